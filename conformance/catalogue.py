@@ -1,0 +1,80 @@
+"""The requirement catalogue, loaded once from catalogue.toml into frozen dataclasses."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+from pathlib import Path
+
+__all__ = ["Level", "Requirement", "catalogue", "requirement", "source_links"]
+
+CATALOGUE_FILE = Path(__file__).with_name("catalogue.toml")
+
+
+class Level(str, Enum):
+    """RFC 2119 level of a requirement: a MUST failure is `fail`, a SHOULD failure `warn`."""
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    level: Level
+    title: str
+    source: str
+
+    @property
+    def family(self) -> str:
+        return self.id.split("-", 1)[0]
+
+    @property
+    def label(self) -> str:
+        """`[RT-05 MUST]`, the prefix of every message about this requirement."""
+        return f"[{self.id} {self.level.value}]"
+
+
+@cache
+def catalogue() -> dict[str, Requirement]:
+    """Every requirement by ID, in catalogue order."""
+    data = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    return {
+        row["id"]: Requirement(row["id"], Level(row["level"]), row["title"], row["source"])
+        for row in data["requirement"]
+    }
+
+
+@cache
+def families() -> dict[str, str]:
+    """Family code to family name (CT: contract and transport, ...)."""
+    data = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    return {row["code"]: row["name"] for row in data["family"]}
+
+
+def requirement(requirement_id: str) -> Requirement:
+    """The catalogued requirement with this ID; KeyError names unknown IDs."""
+    try:
+        return catalogue()[requirement_id]
+    except KeyError:
+        raise KeyError(f"{requirement_id!r} is not in the requirement catalogue") from None
+
+
+_RFC = re.compile(r"RFC (\d+)(?: §([0-9.]+)| App\. ([A-Z](?:\.\d+)?))?")
+
+
+def source_links(source: str) -> list[tuple[str, str]]:
+    """(text, URL) pairs for the RFC clauses cited in a source column, for the HTML report."""
+    links = []
+    for match in _RFC.finditer(source):
+        number, section, appendix = match.groups()
+        url = f"https://www.rfc-editor.org/rfc/rfc{number}"
+        if section:
+            url += f"#section-{section.rstrip('.')}"
+        elif appendix:
+            url += f"#appendix-{appendix}"
+        links.append((match.group(0), url))
+    return links

@@ -1,0 +1,206 @@
+"""The suite's gRPC client: every call has a deadline, returns a Reply, and is logged redacted."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from conformance.proto import GET_ME_METHOD, LOGIN_METHOD, REFRESH_METHOD, pb
+from conformance.redact import SECRETS, redact
+
+__all__ = ["CallRecord", "ChannelSettings", "Reply", "UserApiClient"]
+
+M = TypeVar("M", bound=Message)
+# Above gRPC's 4 MiB default so that the suite itself never refuses what a server sends.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    address: str
+    plaintext: bool = False
+    ca_file: str | None = None
+    server_name: str | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
+    deadline: float = 5.0
+
+    def open(self) -> grpc.Channel:
+        options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+        if self.plaintext:
+            return grpc.insecure_channel(self.address, options=options)
+        root_certificates = None
+        if self.ca_file:
+            with open(self.ca_file, "rb") as handle:
+                root_certificates = handle.read()
+        if self.server_name:
+            options.append(("grpc.ssl_target_name_override", self.server_name))
+        credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+        return grpc.secure_channel(self.address, credentials, options=options)
+
+
+@dataclass(frozen=True)
+class Reply(Generic[M]):
+    """The outcome of one RPC, never an exception: checks decide what is acceptable."""
+
+    method: str
+    code: grpc.StatusCode
+    details: str
+    response: M | None
+    elapsed: float
+    reproduce: str
+
+    @property
+    def ok(self) -> bool:
+        return self.code is grpc.StatusCode.OK
+
+    @property
+    def status(self) -> str:
+        """`UNAUTHENTICATED: "invalid refresh token"`, redacted."""
+        if self.ok:
+            return "OK"
+        return f"{self.code.name}: {json.dumps(SECRETS.scrub(self.details))}"
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What the suite keeps of every call, for run-wide scans (FZ-04) and RPC counts."""
+
+    method: str
+    code: grpc.StatusCode
+    details: str
+    presented: str | None   # the credential sent, kept in memory only to look for echoes
+
+
+@dataclass
+class CallLog:
+    records: list[CallRecord] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, record: CallRecord) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def snapshot(self) -> list[CallRecord]:
+        with self._lock:
+            return list(self.records)
+
+
+def _identity(data: bytes) -> bytes:
+    return data
+
+
+class UserApiClient:
+    """The three RPCs of the contract (and raw bytes to RefreshAccessToken), with deadlines."""
+
+    def __init__(self, settings: ChannelSettings, channel: grpc.Channel | None = None) -> None:
+        self.settings = settings
+        self.channel = channel or settings.open()
+        self.log = CallLog()
+        self._refresh = self.channel.unary_unary(
+            REFRESH_METHOD, request_serializer=pb.RefreshAccessTokenRequest.SerializeToString,
+            response_deserializer=pb.RefreshAccessTokenResponse.FromString)
+        self._login = self.channel.unary_unary(
+            LOGIN_METHOD, request_serializer=pb.AuthnWithPasswordRequest.SerializeToString,
+            response_deserializer=pb.AuthnWithPasswordResponse.FromString)
+        self._get_me = self.channel.unary_unary(
+            GET_ME_METHOD, request_serializer=pb.GetMeRequest.SerializeToString,
+            response_deserializer=pb.GetMeResponse.FromString)
+        self._refresh_raw = self.channel.unary_unary(
+            REFRESH_METHOD, request_serializer=_identity, response_deserializer=_identity)
+
+    def close(self) -> None:
+        self.channel.close()
+
+    # RPCs ------------------------------------------------------------------
+    def refresh(self, refresh_token: str, *, deadline: float | None = None,
+                ) -> Reply[pb.RefreshAccessTokenResponse]:
+        request = pb.RefreshAccessTokenRequest(refresh_token=refresh_token)
+        return self._call(self._refresh, REFRESH_METHOD, request, presented=refresh_token,
+                          deadline=deadline, shown={"refresh_token": refresh_token})
+
+    def login(self, email: str, password: str) -> Reply[pb.AuthnWithPasswordResponse]:
+        SECRETS.remember(password, "password")
+        request = pb.AuthnWithPasswordRequest(email=email, password=password)
+        return self._call(self._login, LOGIN_METHOD, request, presented=None,
+                          shown={"email": email, "password": redact(password, "password")})
+
+    def get_me(self, authorization: str | None) -> Reply[pb.GetMeResponse]:
+        """GetMe with `authorization` as the whole metadata value, or without the header."""
+        extra = () if authorization is None else (("authorization", authorization),)
+        return self._call(self._get_me, GET_ME_METHOD, pb.GetMeRequest(), presented=authorization,
+                          extra_metadata=extra, shown={})
+
+    def refresh_raw(self, payload: bytes, *, deadline: float | None = None) -> Reply[Message]:
+        """Arbitrary bytes as the request body of RefreshAccessToken (wire-level garbage)."""
+        reply: Reply[Message] = self._call(self._refresh_raw, REFRESH_METHOD, payload,
+                                           presented=None, deadline=deadline,
+                                           shown={"<raw bytes>": payload.hex()})
+        return reply
+
+    # plumbing --------------------------------------------------------------
+    def _call(self, stub: Callable[..., object], method: str, request: object, *,
+              presented: str | None, shown: dict[str, str], deadline: float | None = None,
+              extra_metadata: tuple[tuple[str, str], ...] = ()) -> Reply[M]:
+        SECRETS.remember(presented)
+        metadata = self.settings.metadata + extra_metadata
+        timeout = self.settings.deadline if deadline is None else deadline
+        started = time.monotonic()
+        response: M | None = None
+        try:
+            response = stub(request, timeout=timeout, metadata=metadata)  # type: ignore[assignment]
+            code, details = grpc.StatusCode.OK, ""
+        except grpc.RpcError as error:
+            code, details = error.code(), error.details() or ""  # type: ignore[attr-defined]
+        elapsed = time.monotonic() - started
+        if isinstance(response, Message):
+            _remember_tokens(response)
+        self.log.add(CallRecord(method, code, details, presented))
+        return Reply(method, code, details, response, elapsed,
+                     self.grpcurl(method, shown, extra_metadata))
+
+    def grpcurl(self, method: str, shown: dict[str, str],
+                extra_metadata: tuple[tuple[str, str], ...] = ()) -> str:
+        """A grpcurl command that repeats the call, with every credential redacted."""
+        parts = ["grpcurl"]
+        if self.settings.plaintext:
+            parts.append("-plaintext")
+        if self.settings.ca_file:
+            parts += ["-cacert", self.settings.ca_file]
+        if self.settings.server_name:
+            parts += ["-servername", self.settings.server_name]
+        for key, value in self.settings.metadata + extra_metadata:
+            shown_value = _redact_header(value) if key.lower() == "authorization" else \
+                redact(value, "value")
+            parts += ["-H", f"{key}: {shown_value}"]
+        shown = {k: (redact(v) if k == "refresh_token" and v else v) for k, v in shown.items()}
+        parts += ["-d", json.dumps(shown), self.settings.address, method.lstrip("/")]
+        return " ".join(shlex.quote(part) for part in parts)
+
+
+def _redact_header(value: str) -> str:
+    scheme, _, credential = value.partition(" ")
+    return f"{scheme} {redact(credential)}" if credential else redact(value)
+
+
+def _remember_tokens(response: Message) -> None:
+    """Every token the target issues becomes a secret to scrub from all output."""
+    auth_token = getattr(response, "auth_token", None)
+    if auth_token is not None:
+        SECRETS.remember(auth_token.token)
+        SECRETS.remember(auth_token.refresh_token)
+
+
+def canonical_json(message: Message) -> dict[str, object]:
+    """The canonical proto3 JSON form (lowerCamelCase names, defaults omitted)."""
+    result: dict[str, object] = json_format.MessageToDict(message)
+    return result

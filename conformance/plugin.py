@@ -1,0 +1,310 @@
+"""The pytest plugin: options, markers, target parametrisation, outcome mapping and reports.
+
+It is inert unless the run collects the suite's checks (conformance/checks), so the suite's
+own self-tests can run in the same environment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import secrets
+import sys
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import conformance
+from conformance.catalogue import Level, Requirement, requirement, source_links
+from conformance.client import ChannelSettings
+from conformance.errors import CannotEvaluate, UsageError
+from conformance.options import RunSettings, TargetConfig, TokenSourceSpec, add_options, \
+    settings_from
+from conformance.redact import SECRETS
+from conformance.results import CheckResult, Outcome, Results
+from conformance.target import TargetSession
+from conformance.tokens import NeedsFreshTokens
+from conformance.violations import Violation
+
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+PACKAGE_DIR = CHECKS_DIR.parent
+
+
+@dataclass
+class ConformanceRun:
+    """Everything one run of the suite holds: settings, target sessions, results."""
+
+    settings: RunSettings
+    sessions: dict[str, TargetSession]
+    results: Results
+    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc)
+                            .strftime("%Y-%m-%dT%H:%M:%SZ"))
+    started: float = field(default_factory=time.monotonic)
+    server: Any = None   # the embedded ReferenceServer, when no --target was given
+
+    def close(self) -> None:
+        for session in self.sessions.values():
+            session.close()
+        if self.server is not None:
+            self.server.stop()
+
+
+RUN = pytest.StashKey[ConformanceRun]()
+REQUIREMENT = pytest.StashKey[Requirement]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser.getgroup("userapi-conformance", "userapi-conformance suite").addoption,
+                pytest=True)
+
+
+def _collects_checks(config: pytest.Config) -> bool:
+    for arg in config.args:
+        path = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+        if path == PACKAGE_DIR or CHECKS_DIR == path or CHECKS_DIR in path.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(id): the catalogue requirement a check enforces")
+    config.addinivalue_line("markers", "must: checks of MUST requirements")
+    config.addinivalue_line("markers", "should: checks of SHOULD requirements")
+    if not _collects_checks(config):
+        return
+    try:
+        if getattr(config.option, "metadata", None):
+            raise UsageError("--metadata under pytest belongs to pytest-metadata (it would show "
+                             "the values in the HTML report); use --conformance-metadata KEY=VALUE")
+        settings = settings_from(config.getoption)
+        settings.report_dir.mkdir(parents=True, exist_ok=True)
+    except UsageError as error:
+        pytest.exit(f"conformance: usage error: {error}", returncode=2)
+    except OSError as error:
+        pytest.exit(f"conformance: usage error: --report-dir: {error}", returncode=2)
+    if getattr(config.option, "htmlpath", "") is None:  # pytest-html present, no --html given
+        config.option.htmlpath = str(settings.report_dir / "conformance.html")
+        config.option.self_contained_html = True
+    if not config.option.xmlpath:
+        config.option.xmlpath = str(settings.report_dir / "junit.xml")
+    config.stash[RUN] = _start_run(settings)
+
+
+def _start_run(settings: RunSettings) -> ConformanceRun:
+    targets = list(settings.targets)
+    server, password = None, None
+    if settings.embedded:
+        from conformance.reference import ReferenceServer, ServerOptions
+        password = secrets.token_urlsafe(18)
+        server = ReferenceServer(ServerOptions(
+            password=password, faults=settings.reference_faults,
+            flavors=settings.reference_flavors)).start()
+        targets = [TargetConfig(ChannelSettings(server.address, plaintext=True,
+                                                deadline=settings.deadline),
+                                TokenSourceSpec("embedded", email=server.options.email))]
+    sessions = {t.label: TargetSession(t, settings.profile, password) for t in targets}
+    return ConformanceRun(settings, sessions, Results(list(sessions), settings.only),
+                          server=server)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is not None:
+        run.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    run = metafunc.config.stash.get(RUN, None)
+    if run is not None and "target" in metafunc.fixturenames:
+        labels = list(run.sessions)
+        metafunc.parametrize("target", labels, indirect=True, ids=labels)
+
+
+@pytest.fixture
+def target(request: pytest.FixtureRequest) -> TargetSession:
+    """The target under test; its preflight runs once, and failing it makes every check `error`."""
+    session = request.config.stash[RUN].sessions[request.param]
+    session.ensure_evaluable()
+    return session
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    run = config.stash.get(RUN, None)
+    if run is None:
+        return
+    selected, deselected = [], []
+    for item in items:
+        marks = [m for m in item.iter_markers("requirement")]
+        if len(marks) != 1 or len(marks[0].args) != 1:
+            raise pytest.UsageError(f"suite error: {item.nodeid} must carry exactly one "
+                                    "@pytest.mark.requirement(ID)")
+        try:
+            req = requirement(marks[0].args[0])
+        except KeyError as error:
+            raise pytest.UsageError(f"suite error: {item.nodeid}: {error}") from None
+        item.stash[REQUIREMENT] = req
+        item.add_marker(req.level.value.lower())
+        label = getattr(item, "callspec", None) and item.callspec.params.get("target")
+        item.user_properties += [("requirement", req.id), ("level", req.level.value),
+                                 ("source", req.source), ("target", str(label))]
+        (selected if run.settings.only is None or req.id in run.settings.only
+         else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    req = item.stash.get(REQUIREMENT, None)
+    if req is None:
+        return report
+    outcome, message = _classify(report, call, req)
+    if outcome is Outcome.WARN:
+        # A SHOULD failure is reported like an expected failure: visible, not failing the run.
+        report.outcome, report.wasxfail = "skipped", message  # type: ignore[assignment]
+    elif outcome is Outcome.SKIP and report.failed:
+        report.outcome = "skipped"  # type: ignore[assignment]
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {message}")
+    elif message and report.failed:
+        report.longrepr = message
+    report.conformance_outcome = outcome.value  # type: ignore[attr-defined]
+    report.conformance_message = message  # type: ignore[attr-defined]
+    return report
+
+
+def _classify(report: pytest.TestReport, call: pytest.CallInfo[None], req: Requirement,
+              ) -> tuple[Outcome, str]:
+    if report.passed:
+        return Outcome.PASS, ""
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        return Outcome.SKIP, SECRETS.scrub(reason.removeprefix("Skipped: "))
+    error = call.excinfo.value if call.excinfo else None
+    if isinstance(error, Violation):
+        return (Outcome.FAIL if req.level is Level.MUST else Outcome.WARN), error.render(req)
+    if isinstance(error, NeedsFreshTokens):
+        return Outcome.SKIP, str(error)
+    if isinstance(error, CannotEvaluate):
+        return Outcome.ERROR, SECRETS.scrub(f"{req.label} could not be evaluated: {error}")
+    # Anything else is the suite's own fault, and says so.
+    text = SECRETS.scrub(str(report.longrepr))
+    return Outcome.ERROR, f"{req.label} suite error ({report.when}): {text}"
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    outcome = getattr(report, "conformance_outcome", None)
+    run = _current_run()
+    if outcome is None or run is None:
+        return
+    props = dict(report.user_properties)
+    run.results.record(report.nodeid, CheckResult(
+        report.nodeid.split("::")[-1], str(props["target"]), str(props["requirement"]),
+        Outcome(outcome), getattr(report, "conformance_message", "")))
+
+
+_CONFIG: list[pytest.Config] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG[:] = [session.config]
+
+
+def _current_run() -> ConformanceRun | None:
+    return _CONFIG[0].stash.get(RUN, None) if _CONFIG else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-html renders the summary from these results
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = session.config.stash.get(RUN, None)
+    if run is None or hasattr(session.config, "workerinput"):
+        return
+    for label, target_session in run.sessions.items():
+        if target_session.cause:
+            run.results.causes[label] = target_session.cause
+    run.results.write_json(
+        run.settings.report_dir / "results.json", suite_version=conformance.__version__,
+        profile=run.settings.profile.name, started_at=run.started_at,
+        duration_s=time.monotonic() - run.started)
+    for label, cause in run.results.causes.items():
+        print(f"conformance: error: target {label} could not be evaluated: {cause}",
+              file=sys.stderr)
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
+                      pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = run.results.exit_code()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is None:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("conformance verdict")
+    for label in run.results.targets:
+        counts = run.results.counts(label)
+        summary = ", ".join(f"{n} {k}" for k, n in counts.items())
+        write(f"{label}: {run.results.verdict(label).value} ({summary})")
+        if label in run.results.causes:
+            write(f"  could not be evaluated: {run.results.causes[label]}")
+            continue
+        for row in run.results.requirements(label):
+            if row.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR):
+                write(f"  {row.outcome.value.upper():5} {row.requirement.id} "
+                      f"{row.requirement.level.value:6} {row.message.splitlines()[0]}")
+    write(f"reports: {run.settings.report_dir}/ (conformance.html, junit.xml, results.json)")
+
+
+# pytest-html integration (optional hooks: the plugin works without pytest-html) -------------
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_report_title(report: Any) -> None:
+    report.title = "userapi-conformance report"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_table_header(cells: list[str]) -> None:
+    cells[1:1] = [f'<th class="sortable" data-column-type="{name.lower()}">{name}</th>'
+                  for name in ("Requirement", "Level", "Source", "Target")]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_table_row(report: pytest.TestReport, cells: list[str]) -> None:
+    props = dict(report.user_properties)
+    cells[1:1] = [f"<td>{html.escape(str(props.get(name, '')))}</td>"
+                  for name in ("requirement", "level", "source", "target")]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str],
+                                session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN, None)
+    if run is not None:
+        prefix.extend(_html_summary(run))
+
+
+def _html_summary(run: ConformanceRun) -> Iterator[str]:
+    results = run.results
+    for label in results.targets:
+        counts = ", ".join(f"{n} {k}" for k, n in results.counts(label).items())
+        yield (f"<h2>Target {html.escape(label)}: {results.verdict(label).value}</h2>"
+               f"<p>Requirements: {counts}. Profile: {run.settings.profile.name}.</p>")
+        yield ('<table class="conformance-summary"><thead><tr><th>Requirement</th><th>Level</th>'
+               "<th>Outcome</th><th>Title</th><th>Source</th><th>Message</th></tr></thead><tbody>")
+        for row in results.requirements(label):
+            r = row.requirement
+            source = html.escape(r.source)
+            for text, url in source_links(r.source):
+                source = source.replace(html.escape(text), f'<a href="{url}">{html.escape(text)}</a>',
+                                        1)
+            message = html.escape(row.message.splitlines()[0] if row.message else "")
+            yield (f"<tr><td>{r.id}</td><td>{r.level.value}</td><td>{row.outcome.value}</td>"
+                   f"<td>{html.escape(r.title)}</td><td>{source}</td><td>{message}</td></tr>")
+        yield "</tbody></table>"

@@ -1,0 +1,31 @@
+"""Budgets of the named run profiles (fuzz examples, chain length, concurrency)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_PROFILE", "PROFILES", "Profile"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    fuzz_examples: int      # hypothesis examples per fuzz check (FZ-01)
+    chain_length: int       # refreshes in a chain (RT-13)
+    concurrency: int        # simultaneous refreshes with one token (RT-14)
+    race_rounds: int        # bursts repeated, since a race shows only sometimes (RT-14)
+    entropy_sample: int     # tokens sampled for the guessing estimate (RT-15, RT-16)
+
+
+PROFILES: dict[str, Profile] = {
+    profile.name: profile
+    for profile in (
+        Profile("quick", fuzz_examples=60, chain_length=3, concurrency=8, race_rounds=2,
+                entropy_sample=8),
+        Profile("standard", fuzz_examples=300, chain_length=5, concurrency=8, race_rounds=4,
+                entropy_sample=16),
+        Profile("nightly", fuzz_examples=3000, chain_length=20, concurrency=16, race_rounds=10,
+                entropy_sample=64),
+    )
+}
+DEFAULT_PROFILE = "standard"

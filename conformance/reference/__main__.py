@@ -1,0 +1,88 @@
+"""`python -m conformance.reference`: serve the reference implementation on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from conformance.reference.faults import FAULTS, FLAVORS
+from conformance.reference.server import DEFAULT_EMAIL, ReferenceServer, ServerOptions
+
+DEVELOPMENT_PASSWORD = "reference-dev-password"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m conformance.reference",
+                                description="The embedded reference server of userapi-conformance.")
+    p.add_argument("--port", type=int, default=0, help="listen on 127.0.0.1:P (0: any free port)")
+    p.add_argument("--db", default=":memory:", help="SQLite file (default :memory:)")
+    p.add_argument("--email", default=DEFAULT_EMAIL, help="the seeded test user's email")
+    p.add_argument("--password-env", metavar="VAR",
+                   help="read the test user's password from environment variable VAR")
+    p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
+                   help="switch on a named fault (repeatable); see --list-faults")
+    p.add_argument("--flavor", action="append", default=[], choices=sorted(FLAVORS),
+                   metavar="NAME", help="correct-but-different behaviour (repeatable)")
+    p.add_argument("--list-faults", action="store_true",
+                   help="list the faults with the requirements each breaks, and the flavours")
+    p.add_argument("--latency-ms", type=int, default=0, help="add N ms to every RPC")
+    p.add_argument("--reuse-grace", type=float, default=0.0,
+                   help="accept a rotated-out refresh token for this many seconds")
+    p.add_argument("--access-token-lifetime", type=int, default=900, help="seconds (default 900)")
+    return p
+
+
+def list_faults() -> None:
+    width = max(map(len, [*FAULTS, *FLAVORS]))
+    for fault in FAULTS.values():
+        print(f"{fault.name:<{width}}  breaks {','.join(sorted(fault.breaks))}: {fault.summary}")
+    for flavor in FLAVORS.values():
+        print(f"{flavor.name:<{width}}  flavor (stays conformant): {flavor.summary}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.list_faults:
+        list_faults()
+        return 0
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if not password:
+            print(f"error: environment variable {args.password_env} is not set or empty",
+                  file=sys.stderr)
+            return 2
+    else:
+        password = DEVELOPMENT_PASSWORD
+    try:
+        server = ReferenceServer(ServerOptions(
+            port=args.port, db=args.db, email=args.email, password=password,
+            faults=frozenset(args.fault), flavors=frozenset(args.flavor),
+            latency_ms=args.latency_ms, reuse_grace=args.reuse_grace,
+            access_token_lifetime=args.access_token_lifetime))
+    except (OSError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    server.start()
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    shown = "from $" + args.password_env if args.password_env else f"{password} (development only)"
+    faults = f", faults: {','.join(sorted(args.fault))}" if args.fault else ""
+    print(f"reference server listening on {server.address}; test user {args.email}, "
+          f"password {shown}{faults}", flush=True)
+    stop.wait()
+    server.stop()
+    print("reference server stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

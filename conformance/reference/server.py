@@ -1,0 +1,103 @@
+"""Build, start and stop the reference server in-process (port 0 picks a free loopback port)."""
+
+from __future__ import annotations
+
+import secrets
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from conformance.proto import SERVICE, pb, pb_grpc
+from conformance.reference.faults import FAULTS, FLAVORS
+from conformance.reference.servicer import Behaviour, UserApiServicer
+from conformance.reference.store import Store, StoredUser
+
+__all__ = ["DEFAULT_EMAIL", "ReferenceServer", "ServerOptions", "TEST_USER_PROFILE"]
+
+DEFAULT_EMAIL = "qa@example.com"
+# Every optional field set, each in the form the catalogue asks for.
+TEST_USER_PROFILE: dict[str, Any] = {
+    "first_name": "Quinn",
+    "last_name": "Ashby",
+    "role": "ROLE_USER",
+    "avatar": "https://avatars.example.com/qa.png",
+    "phone": "+44 20 7946 0958",
+    "dids": ["did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+             "did:web:example.com%3A8443:users:qa"],
+    "external_ids": {"crm": "C-1001"},
+    "metadata": {"plan": "sandbox", "seats": 3},
+    "account": "15436675",
+}
+# Enough workers that a burst of concurrent refreshes really runs concurrently.
+MAX_WORKERS = 32
+
+
+@dataclass
+class ServerOptions:
+    port: int = 0
+    db: str = ":memory:"
+    email: str = DEFAULT_EMAIL
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    faults: frozenset[str] = frozenset()
+    flavors: frozenset[str] = frozenset()
+    latency_ms: int = 0
+    reuse_grace: float = 0.0
+    access_token_lifetime: int = 900
+
+    def __post_init__(self) -> None:
+        unknown = (set(self.faults) - FAULTS.keys()) | (set(self.flavors) - FLAVORS.keys())
+        if unknown:
+            raise ValueError(f"unknown fault or flavor: {', '.join(sorted(unknown))}")
+
+
+class ReferenceServer:
+    """The three RPCs plus health checking and reflection, on 127.0.0.1."""
+
+    def __init__(self, options: ServerOptions | None = None) -> None:
+        self.options = options or ServerOptions()
+        self.store = Store(self.options.db)
+        self.user: StoredUser = self.store.seed_user(
+            self.options.email, self.options.password, TEST_USER_PROFILE)
+        behaviour = Behaviour(
+            faults=frozenset(self.options.faults), flavors=frozenset(self.options.flavors),
+            access_token_lifetime=self.options.access_token_lifetime,
+            reuse_grace=self.options.reuse_grace, latency=self.options.latency_ms / 1000)
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS))
+        pb_grpc.add_UserApiServiceServicer_to_server(UserApiServicer(self.store, behaviour),
+                                                     self._server)
+        health_servicer = health.HealthServicer()
+        for name in ("", SERVICE):
+            health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self._server)
+        reflection.enable_server_reflection(
+            (pb.DESCRIPTOR.services_by_name["UserApiService"].full_name,
+             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME), self._server)
+        self.port = self._server.add_insecure_port(f"127.0.0.1:{self.options.port}")
+        if self.port == 0:
+            raise OSError(f"cannot listen on 127.0.0.1:{self.options.port}")
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> ReferenceServer:
+        self._server.start()
+        return self
+
+    def stop(self, grace: float = 1.0) -> None:
+        self._server.stop(grace).wait(grace + 1)
+        self.store.close()
+
+    def wait(self) -> None:
+        self._server.wait_for_termination()
+
+    def __enter__(self) -> ReferenceServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,147 @@
+"""The one results model: check outcomes per target, aggregated per requirement, and the verdict.
+
+Outcome mapping, written down once:
+- a check that passes is `pass`; one that raises a Violation is `fail` (MUST) or `warn` (SHOULD);
+- `skip` is not applicable (with the reason); `error` is could-not-evaluate (CannotEvaluate, a
+  suite error, a setup or teardown failure);
+- a requirement's outcome is the worst of its checks, in the order fail > error > warn > pass >
+  skip (a skipped check does not hide a passing one); no check at all: `skip` "not implemented";
+- a target's verdict: `non-conformant` if a MUST is `fail`, else `error` if a MUST is `error`,
+  else `conformant`. The run's exit code: 1 if any target is non-conformant, else 3 if any
+  could not be evaluated, else 0.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from conformance.catalogue import Level, Requirement, catalogue
+from conformance.redact import SECRETS
+
+__all__ = ["CheckResult", "Outcome", "Results", "Verdict"]
+
+
+class Outcome(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    SKIP = "skip"
+    ERROR = "error"
+
+
+SEVERITY = {Outcome.SKIP: 0, Outcome.PASS: 1, Outcome.WARN: 2, Outcome.ERROR: 3, Outcome.FAIL: 4}
+
+
+class Verdict(str, Enum):
+    CONFORMANT = "conformant"
+    NON_CONFORMANT = "non-conformant"
+    ERROR = "error"
+
+
+EXIT_CODES = {Verdict.CONFORMANT: 0, Verdict.NON_CONFORMANT: 1, Verdict.ERROR: 3}
+NOT_IMPLEMENTED = "not implemented"
+NOT_SELECTED = "not selected (--only)"
+
+
+@dataclass
+class CheckResult:
+    name: str
+    target: str
+    requirement_id: str
+    outcome: Outcome
+    message: str = ""
+
+
+@dataclass
+class RequirementResult:
+    requirement: Requirement
+    outcome: Outcome
+    message: str
+    checks: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        r = self.requirement
+        return {"id": r.id, "level": r.level.value, "outcome": self.outcome.value,
+                "title": r.title, "source": r.source, "message": self.message,
+                "checks": self.checks}
+
+
+@dataclass
+class Results:
+    targets: list[str]
+    only: frozenset[str] | None = None
+    causes: dict[str, str] = field(default_factory=dict)   # target -> why it can't be evaluated
+    _checks: dict[str, CheckResult] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, nodeid: str, result: CheckResult) -> None:
+        """Record a check's outcome; several reports of one check (setup, call, teardown) keep
+        the worst."""
+        result.message = SECRETS.scrub(result.message)
+        with self._lock:
+            known = self._checks.get(nodeid)
+            if known is None or SEVERITY[result.outcome] > SEVERITY[known.outcome] or (
+                    known.outcome is Outcome.PASS and result.outcome is Outcome.SKIP):
+                self._checks[nodeid] = result
+
+    def requirements(self, target: str) -> list[RequirementResult]:
+        with self._lock:
+            checks = [c for c in self._checks.values() if c.target == target]
+        rows = []
+        for requirement in catalogue().values():
+            mine = [c for c in checks if c.requirement_id == requirement.id]
+            if not mine:
+                not_run = NOT_SELECTED if self.only and requirement.id not in self.only \
+                    else NOT_IMPLEMENTED
+                rows.append(RequirementResult(requirement, Outcome.SKIP, not_run, []))
+                continue
+            worst = max(mine, key=lambda c: SEVERITY[c.outcome])
+            rows.append(RequirementResult(requirement, worst.outcome, worst.message,
+                                          [c.name for c in mine]))
+        return rows
+
+    def verdict(self, target: str) -> Verdict:
+        musts = [r for r in self.requirements(target) if r.requirement.level is Level.MUST]
+        if any(r.outcome is Outcome.FAIL for r in musts):
+            return Verdict.NON_CONFORMANT
+        if target in self.causes or any(r.outcome is Outcome.ERROR for r in musts):
+            return Verdict.ERROR
+        return Verdict.CONFORMANT
+
+    def counts(self, target: str) -> dict[str, int]:
+        counts = {outcome.value: 0 for outcome in (Outcome.PASS, Outcome.FAIL, Outcome.WARN,
+                                                    Outcome.SKIP, Outcome.ERROR)}
+        for row in self.requirements(target):
+            counts[row.outcome.value] += 1
+        return counts
+
+    def exit_code(self) -> int:
+        verdicts = {self.verdict(target) for target in self.targets}
+        for verdict in (Verdict.NON_CONFORMANT, Verdict.ERROR):
+            if verdict in verdicts:
+                return EXIT_CODES[verdict]
+        return 0
+
+    def as_json(self, *, suite_version: str, profile: str, started_at: str,
+                duration_s: float, extra: dict[str, dict[str, Any]] | None = None,
+                ) -> dict[str, Any]:
+        targets = []
+        for target in self.targets:
+            entry: dict[str, Any] = {"target": target, "verdict": self.verdict(target).value,
+                                     "counts": self.counts(target)}
+            if target in self.causes:
+                entry["cause"] = self.causes[target]
+            entry.update((extra or {}).get(target, {}))
+            entry["requirements"] = [row.as_json() for row in self.requirements(target)]
+            targets.append(entry)
+        return {"suite_version": suite_version, "profile": profile, "started_at": started_at,
+                "duration_s": round(duration_s, 3), "targets": targets}
+
+    def write_json(self, path: Path, **fields: Any) -> None:
+        text = json.dumps(self.as_json(**fields), indent=2, ensure_ascii=False)
+        path.write_text(SECRETS.scrub(text) + "\n", encoding="utf-8")

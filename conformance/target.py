@@ -1,0 +1,87 @@
+"""A target under test for one run: its client, its token source and its preflight verdict."""
+
+from __future__ import annotations
+
+import threading
+
+import grpc
+
+from conformance.client import Reply, UserApiClient
+from conformance.errors import CannotEvaluate
+from conformance.options import TargetConfig
+from conformance.profiles import Profile
+from conformance.proto import pb
+from conformance.tokens import TokenPair, TokenSource, make_token_source
+
+__all__ = ["TargetSession"]
+
+UNREACHABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+
+
+class TargetSession:
+    """Shared by every check of one target: one channel reused, tokens minted per check."""
+
+    def __init__(self, config: TargetConfig, profile: Profile,
+                 embedded_password: str | None = None) -> None:
+        self.config = config
+        self.profile = profile
+        self.client = UserApiClient(config.channel)
+        self.source: TokenSource = make_token_source(config.tokens, self.client, embedded_password)
+        self._lock = threading.Lock()
+        self._checked = False
+        self._cause: str | None = None
+        self._spare: TokenPair | None = None
+
+    @property
+    def label(self) -> str:
+        return self.config.label
+
+    @property
+    def reuse_grace(self) -> float:
+        return self.config.reuse_grace
+
+    @property
+    def cause(self) -> str | None:
+        """Why the target could not be evaluated, once the preflight failed."""
+        return self._cause
+
+    def ensure_evaluable(self) -> None:
+        """Preflight once per run: the target answers, and a first token can be minted."""
+        with self._lock:
+            if not self._checked:
+                self._checked = True
+                self._cause = self._preflight()
+        if self._cause:
+            raise CannotEvaluate(f"target {self.label}: {self._cause}")
+
+    def _preflight(self) -> str | None:
+        probe = self.client.get_me(None)
+        if probe.code in UNREACHABLE:
+            return f"unreachable: {probe.status}"
+        if self.source.kind == "static":
+            return None  # minting would spend the single token
+        try:
+            self._spare = self.source.mint()
+        except CannotEvaluate as error:
+            return str(error)
+        return None
+
+    def fresh_tokens(self) -> TokenPair:
+        """A refresh token no other check has seen (NeedsFreshTokens when the source is spent)."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        return spare or self.source.mint()
+
+    def refreshed(self, refresh_token: str, step: str) -> pb.RefreshAccessTokenResponse:
+        """A refresh that a check needs as a step, not as its subject: failure is `error`."""
+        reply = self.client.refresh(refresh_token)
+        if not reply.ok or reply.response is None:
+            raise CannotEvaluate(f"precondition failed ({step}): RefreshAccessToken answered "
+                                 f"{reply.status}; see CT-01 and RT-01")
+        return reply.response
+
+    def refresh(self, refresh_token: str) -> Reply[pb.RefreshAccessTokenResponse]:
+        return self.client.refresh(refresh_token)
+
+    def close(self) -> None:
+        self.client.close()

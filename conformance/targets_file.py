@@ -1,0 +1,65 @@
+"""`--targets-file`: a TOML vendor matrix, one [[target]] table per target, secrets by env var name."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+from conformance.client import ChannelSettings
+from conformance.errors import UsageError
+
+__all__ = ["load_targets_file"]
+
+KEYS = {"address", "plaintext", "ca_file", "server_name", "login_email", "login_password_env",
+        "token_command", "refresh_token_env", "metadata", "deadline", "reuse_grace"}
+
+
+def load_targets_file(path: str, *, deadline: float, reuse_grace: float) -> list[Any]:
+    """The targets of a TOML file; UsageError names the file, the entry and the problem."""
+    from conformance.options import (TargetConfig, parse_address, parse_metadata, parse_seconds,
+                                     readable_file, token_source_from)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise UsageError(f"--targets-file {path}: {error}") from None
+    entries = data.get("target")
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+        raise UsageError(f"--targets-file {path}: expected one or more [[target]] tables")
+    unknown_top = sorted(set(data) - {"target"})
+    if unknown_top:
+        raise UsageError(f"--targets-file {path}: unknown key {', '.join(unknown_top)}")
+    targets = []
+    for index, entry in enumerate(entries, start=1):
+        where = f"--targets-file {path}: target {index}"
+        unknown = sorted(set(entry) - KEYS)
+        if unknown:
+            raise UsageError(f"{where}: unknown key {', '.join(unknown)} (allowed: "
+                             f"{', '.join(sorted(KEYS))})")
+        if "password" in entry or "refresh_token" in entry:
+            raise UsageError(f"{where}: secrets go in environment variables, named by *_env keys")
+        address = entry.get("address")
+        if not isinstance(address, str):
+            raise UsageError(f"{where}: 'address' (HOST:PORT) is required")
+        where = f"--targets-file {path}: target {index} ({address})"
+        metadata = entry.get("metadata", {})
+        if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+            raise UsageError(f"{where}: 'metadata' must be a table of strings")
+        plaintext = entry.get("plaintext", False)
+        if not isinstance(plaintext, bool):
+            raise UsageError(f"{where}: 'plaintext' must be true or false")
+        ca_file = entry.get("ca_file")
+        if ca_file is not None:
+            readable_file(str(ca_file), where)
+        channel = ChannelSettings(
+            parse_address(address, where), plaintext=plaintext, ca_file=ca_file,
+            server_name=entry.get("server_name"),
+            metadata=parse_metadata([f"{k}={v}" for k, v in metadata.items()], where),
+            deadline=parse_seconds(entry.get("deadline", deadline), where + ": deadline",
+                                   positive=True))
+        tokens = token_source_from(entry.get("login_email"), entry.get("login_password_env"),
+                                   entry.get("token_command"), entry.get("refresh_token_env"), where)
+        grace = parse_seconds(entry.get("reuse_grace", reuse_grace), where + ": reuse_grace",
+                              positive=False)
+        targets.append(TargetConfig(channel, tokens, grace))
+    return targets

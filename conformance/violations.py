@@ -1,0 +1,57 @@
+"""The one failure type of the suite: a Violation of a requirement, with Expected/Received/Reproduce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance.catalogue import Requirement
+from conformance.client import Reply
+from conformance.redact import SECRETS
+
+__all__ = ["Violation", "ensure", "ensure_status", "violation"]
+
+
+@dataclass
+class Violation(AssertionError):
+    """A target broke the rule of the running check. The requirement is filled in by the plugin
+    from the check's marker, so a check names its ID once."""
+
+    title: str        # the constant kind of failure, e.g. "Unknown refresh token not rejected"
+    expected: str
+    received: str
+    reproduce: str = ""
+    details: str = ""
+
+    def __str__(self) -> str:
+        return self.render(None)
+
+    def render(self, requirement: Requirement | None) -> str:
+        head = f"{requirement.label} {self.title}" if requirement else self.title
+        lines = [head, f"Expected: {self.expected}", f"Received: {self.received}"]
+        if self.details:
+            lines.append(f"Details:  {self.details}")
+        if self.reproduce:
+            lines.append(f"Reproduce with: {self.reproduce}")
+        if requirement:
+            lines.append(f"See: {requirement.source} ({requirement.title})")
+        return SECRETS.scrub("\n".join(lines))
+
+
+def violation(title: str, *, expected: str, received: str, reply: Reply[object] | None = None,
+              details: str = "") -> Violation:
+    return Violation(title, expected, received, reply.reproduce if reply else "", details)
+
+
+def ensure(condition: bool, title: str, *, expected: str, received: str,
+           reply: Reply[object] | None = None, details: str = "") -> None:
+    """Raise a Violation unless `condition` holds."""
+    if not condition:
+        raise violation(title, expected=expected, received=received, reply=reply, details=details)
+
+
+def ensure_status(reply: Reply[object], allowed: set[str], title: str, *,
+                  expected: str | None = None) -> None:
+    """The reply's status is one of `allowed` (StatusCode names, e.g. {"UNAUTHENTICATED"})."""
+    ensure(reply.code.name in allowed, title,
+           expected=expected or f"status {' or '.join(sorted(allowed))} within the deadline",
+           received=reply.status, reply=reply)

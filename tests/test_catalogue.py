@@ -1,0 +1,51 @@
+"""The catalogue is the spec's, and checks and catalogue line up one to one."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from conformance.catalogue import Level, catalogue, source_links
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT.parent / "shared" / "spec" / "requirements.md"
+CHECKS = ROOT / "conformance" / "checks"
+
+
+def _checks_by_requirement() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for module in sorted(CHECKS.glob("test_*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                for deco in node.decorator_list:
+                    if (isinstance(deco, ast.Call) and ast.unparse(deco.func)
+                            == "pytest.mark.requirement"):
+                        rid = ast.literal_eval(deco.args[0])
+                        found.setdefault(rid, []).append(node.name)
+                        doc = ast.get_docstring(node) or ""
+                        assert doc.startswith(f"{rid}:"), f"{node.name}: docstring must open " \
+                            f"with {rid}"
+                        assert node.name.startswith(f"test_{rid.lower().replace('-', '')}_"), \
+                            node.name
+    return found
+
+
+@pytest.mark.skipif(not SPEC.exists(), reason="shared/spec is not beside the checkout")
+def test_catalogue_equals_the_spec() -> None:
+    rows = re.findall(r"^\| (\w\w-\d\d) \| (MUST|SHOULD) \| (.*) \| (.*) \|$",
+                      SPEC.read_text(), flags=re.M)
+    assert [(r.id, r.level.value, r.title, r.source) for r in catalogue().values()] == rows
+
+
+def test_every_check_names_a_catalogued_requirement() -> None:
+    assert set(_checks_by_requirement()) <= set(catalogue())
+
+
+def test_levels_and_links() -> None:
+    assert {r.level for r in catalogue().values()} == {Level.MUST, Level.SHOULD}
+    assert source_links("RFC 6749 §5.2 (invalid_grant)") == [
+        ("RFC 6749 §5.2", "https://www.rfc-editor.org/rfc/rfc6749#section-5.2")]
+    assert source_links("RFC 6749 App. A.17")[0][1].endswith("#appendix-A.17")

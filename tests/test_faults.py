@@ -1,0 +1,49 @@
+"""Every named fault trips exactly the requirements it declares; every flavour stays conformant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.catalogue import Level, catalogue
+from conformance.reference.faults import FAULTS, FLAVORS
+
+
+def _expected_exit(breaks: frozenset[str]) -> int:
+    return 1 if any(catalogue()[rid].level is Level.MUST for rid in breaks) else 0
+
+
+def test_the_reference_server_passes_every_implemented_requirement(run_suite: Any) -> None:
+    run = run_suite("--profile", "quick")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    outcomes = run.outcomes()
+    implemented = {rid: o for rid, o in outcomes.items()
+                   if run.results["targets"][0]["requirements"][list(outcomes).index(rid)]
+                   ["message"] != "not implemented"}
+    assert implemented and set(implemented.values()) <= {"pass", "skip"}, implemented
+    assert run.results["targets"][0]["verdict"] == "conformant"
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_fault_trips_exactly_its_requirements(run_suite: Any, fault: str) -> None:
+    run = run_suite("--profile", "quick", "--reference-fault", fault)
+    assert run.tripped() == FAULTS[fault].breaks, run.stdout[-3000:]
+    assert run.exit_code == _expected_exit(FAULTS[fault].breaks), run.stderr
+    verdict = run.results["targets"][0]["verdict"]
+    assert verdict == ("non-conformant" if run.exit_code == 1 else "conformant")
+
+
+@pytest.mark.parametrize("flavor", sorted(FLAVORS))
+def test_correct_but_different_flavor_stays_conformant(run_suite: Any, flavor: str) -> None:
+    run = run_suite("--profile", "quick", "--reference-flavor", flavor)
+    assert run.exit_code == 0, run.stdout[-3000:]
+    assert run.tripped() <= FLAVORS[flavor].warns
+    assert "error" not in run.outcomes().values()
+
+
+def test_every_fault_names_catalogued_requirements() -> None:
+    for fault in FAULTS.values():
+        assert fault.breaks and fault.breaks <= catalogue().keys(), fault.name
+    for flavor in FLAVORS.values():
+        assert all(catalogue()[rid].level is Level.SHOULD for rid in flavor.warns), flavor.name

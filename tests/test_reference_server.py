@@ -1,0 +1,117 @@
+"""The reference server's own behaviour: login, refresh, rotation, reuse detection, races, GetMe."""
+
+from __future__ import annotations
+
+import threading
+
+import grpc
+
+from conformance.client import UserApiClient
+from conformance.reference import ReferenceServer
+
+PASSWORD = "s3cret-Passw0rd"
+
+
+def login(client: UserApiClient, reference: ReferenceServer) -> tuple[str, str]:
+    reply = client.login(reference.options.email, PASSWORD)
+    assert reply.ok and reply.response is not None, reply.status
+    return reply.response.auth_token.token, reply.response.auth_token.refresh_token
+
+
+def test_login_issues_bearer_tokens_for_the_seeded_user(client: UserApiClient,
+                                                        reference: ReferenceServer) -> None:
+    reply = client.login(reference.options.email, PASSWORD)
+    assert reply.ok and reply.response is not None
+    token = reply.response.auth_token
+    assert token.token_type == "Bearer" and token.expires_in == 900
+    assert len(token.token) >= 43 and len(token.refresh_token) >= 43  # 256 bits, base64url
+    assert reply.response.user.uuid == reference.user.uuid
+
+
+def test_login_with_a_wrong_password_is_unauthenticated(client: UserApiClient,
+                                                        reference: ReferenceServer) -> None:
+    assert client.login(reference.options.email, "wrong").code is grpc.StatusCode.UNAUTHENTICATED
+    assert client.login("nobody@example.com", PASSWORD).code is grpc.StatusCode.UNAUTHENTICATED
+    assert client.login("", "").code is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_refresh_rotates_and_the_old_token_is_rejected(client: UserApiClient,
+                                                       reference: ReferenceServer) -> None:
+    _, refresh_token = login(client, reference)
+    first = client.refresh(refresh_token)
+    assert first.ok and first.response is not None
+    successor = first.response.auth_token.refresh_token
+    assert successor and successor != refresh_token
+    replay = client.refresh(refresh_token)
+    assert replay.code is grpc.StatusCode.UNAUTHENTICATED
+    assert replay.details == "invalid refresh token"
+
+
+def test_replaying_a_rotated_token_revokes_the_family(client: UserApiClient,
+                                                      reference: ReferenceServer) -> None:
+    _, refresh_token = login(client, reference)
+    first = client.refresh(refresh_token)
+    assert first.response is not None
+    successor = first.response.auth_token.refresh_token
+    assert client.refresh(refresh_token).code is grpc.StatusCode.UNAUTHENTICATED
+    assert client.refresh(successor).code is grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_sixteen_threads_racing_one_token_get_exactly_one_success(
+        client: UserApiClient, reference: ReferenceServer) -> None:
+    _, refresh_token = login(client, reference)
+    barrier = threading.Barrier(16)
+    codes: list[grpc.StatusCode] = []
+    lock = threading.Lock()
+
+    def race() -> None:
+        barrier.wait(timeout=10)
+        code = client.refresh(refresh_token).code
+        with lock:
+            codes.append(code)
+
+    threads = [threading.Thread(target=race) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=15)
+    assert len(codes) == 16
+    assert codes.count(grpc.StatusCode.OK) == 1
+    assert codes.count(grpc.StatusCode.UNAUTHENTICATED) == 15
+
+
+def test_get_me_accepts_the_access_token_case_insensitively(client: UserApiClient,
+                                                            reference: ReferenceServer) -> None:
+    access_token, _ = login(client, reference)
+    for scheme in ("Bearer", "bearer", "BEARER"):
+        reply = client.get_me(f"{scheme} {access_token}")
+        assert reply.ok and reply.response is not None
+        assert reply.response.user.uuid == reference.user.uuid
+
+
+def test_get_me_rejects_missing_malformed_and_refresh_tokens(client: UserApiClient,
+                                                             reference: ReferenceServer) -> None:
+    _, refresh_token = login(client, reference)
+    for authorization in (None, "", "Bearer", "Basic abc", f"Bearer {refresh_token}"):
+        assert client.get_me(authorization).code is grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_bad_refresh_input_is_rejected_without_echo(client: UserApiClient) -> None:
+    assert client.refresh("").code is grpc.StatusCode.INVALID_ARGUMENT
+    for token in ("x" * 10_000, "tok\x00en", "tokén", "never-issued-token-value"):
+        reply = client.refresh(token)
+        assert reply.code is grpc.StatusCode.UNAUTHENTICATED
+        assert token not in reply.details
+
+
+def test_health_and_reflection_are_served(reference: ReferenceServer) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+    with grpc.insecure_channel(reference.address) as channel:
+        status = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="user_api.v1.UserApiService"), timeout=5)
+        assert status.status == health_pb2.HealthCheckResponse.SERVING
+        answers = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+        names = {s.name for a in answers for s in a.list_services_response.service}
+        assert "user_api.v1.UserApiService" in names
