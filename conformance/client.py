@@ -14,12 +14,18 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from conformance.errors import TargetStoppedAnswering
 from conformance.proto import GET_ME_METHOD, LOGIN_METHOD, REFRESH_METHOD, pb
 from conformance.redact import SECRETS, redact
 
 __all__ = ["CallRecord", "ChannelSettings", "Reply", "UserApiClient"]
 
 M = TypeVar("M", bound=Message)
+# After this many consecutive calls that got no answer (UNAVAILABLE or DEADLINE_EXCEEDED), the
+# target has stopped answering: further calls raise CannotEvaluate at once, which bounds a run
+# against a dead or black-holed target to a few deadlines instead of one per remaining call.
+STOPPED_ANSWERING_AFTER = 5
+NO_ANSWER = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 # Above gRPC's 4 MiB default so that the suite itself never refuses what a server sends.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -106,6 +112,7 @@ class UserApiClient:
         self.settings = settings
         self.channel = channel or settings.open()
         self.log = CallLog()
+        self._unanswered = 0    # consecutive calls without an answer
         self._refresh = self.channel.unary_unary(
             REFRESH_METHOD, request_serializer=pb.RefreshAccessTokenRequest.SerializeToString,
             response_deserializer=pb.RefreshAccessTokenResponse.FromString)
@@ -152,6 +159,9 @@ class UserApiClient:
               presented: str | None, shown: dict[str, str], deadline: float | None = None,
               extra_metadata: tuple[tuple[str, str], ...] = ()) -> Reply[M]:
         SECRETS.remember(presented)
+        if self._unanswered >= STOPPED_ANSWERING_AFTER:
+            raise TargetStoppedAnswering(self.settings.address, f"stopped answering "
+                                         f"({self._unanswered} consecutive calls got no answer)")
         metadata = self.settings.metadata + extra_metadata
         timeout = self.settings.deadline if deadline is None else deadline
         started = time.monotonic()
@@ -162,6 +172,7 @@ class UserApiClient:
         except grpc.RpcError as error:
             code, details = error.code(), error.details() or ""  # type: ignore[attr-defined]
         elapsed = time.monotonic() - started
+        self._unanswered = self._unanswered + 1 if code in NO_ANSWER else 0
         if isinstance(response, Message):
             _remember_tokens(response)
         self.log.add(CallRecord(method, code, details, presented))

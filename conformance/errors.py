@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["CannotEvaluate", "ConformanceError", "UsageError"]
+__all__ = ["CannotEvaluate", "ConformanceError", "TargetDown", "TargetStoppedAnswering",
+           "UsageError"]
 
 
 class ConformanceError(Exception):
@@ -15,3 +16,16 @@ class UsageError(ConformanceError):
 
 class CannotEvaluate(ConformanceError):
     """A check could not be evaluated: unreachable target, no token, failed precondition."""
+
+
+class TargetDown(CannotEvaluate):
+    """The whole target cannot be evaluated (unreachable, TLS failure, no token minted)."""
+
+    def __init__(self, target: str, cause: str) -> None:
+        super().__init__(f"target {target}: {cause}")
+        self.target, self.cause = target, cause
+
+
+class TargetStoppedAnswering(TargetDown):
+    """Several calls in a row got no answer: the suite stops calling this target. Liveness
+    checks (FZ-05, FZ-07) catch it, since silence is what they forbid."""

@@ -21,7 +21,7 @@ import pytest
 import conformance
 from conformance.catalogue import Level, Requirement, requirement, source_links
 from conformance.client import ChannelSettings
-from conformance.errors import CannotEvaluate, UsageError
+from conformance.errors import CannotEvaluate, TargetDown, UsageError
 from conformance.options import RunSettings, TargetConfig, TokenSourceSpec, add_options, \
     settings_from
 from conformance.redact import SECRETS
@@ -92,21 +92,39 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.self_contained_html = True
     if not config.option.xmlpath:
         config.option.xmlpath = str(settings.report_dir / "junit.xml")
-    config.stash[RUN] = _start_run(settings)
+    worker_input = getattr(config, "workerinput", None)  # set on pytest-xdist workers
+    config.stash[RUN] = _start_run(settings, worker_input.get(EMBEDDED) if worker_input else None)
 
 
-def _start_run(settings: RunSettings) -> ConformanceRun:
+# With pytest-xdist the controller starts the one embedded server and tells the workers
+# where it is, so every worker collects the same test ids and certifies the same target.
+EMBEDDED = "conformance_embedded"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    run = node.config.stash.get(RUN, None)
+    if run is not None and run.server is not None:
+        node.workerinput[EMBEDDED] = {"address": run.server.address,
+                                      "email": run.server.options.email,
+                                      "password": run.server.options.password}
+
+
+def _start_run(settings: RunSettings, embedded: dict[str, str] | None) -> ConformanceRun:
     targets = list(settings.targets)
-    server, password = None, None
+    server = None
     if settings.embedded:
-        from conformance.reference import ReferenceServer, ServerOptions
-        password = secrets.token_urlsafe(18)
-        server = ReferenceServer(ServerOptions(
-            password=password, faults=settings.reference_faults,
-            flavors=settings.reference_flavors)).start()
-        targets = [TargetConfig(ChannelSettings(server.address, plaintext=True,
+        if embedded is None:
+            from conformance.reference import ReferenceServer, ServerOptions
+            server = ReferenceServer(ServerOptions(
+                password=secrets.token_urlsafe(18), faults=settings.reference_faults,
+                flavors=settings.reference_flavors)).start()
+            embedded = {"address": server.address, "email": server.options.email,
+                        "password": server.options.password}
+        targets = [TargetConfig(ChannelSettings(embedded["address"], plaintext=True,
                                                 deadline=settings.deadline),
-                                TokenSourceSpec("embedded", email=server.options.email))]
+                                TokenSourceSpec("embedded", email=embedded["email"]))]
+    password = embedded["password"] if embedded else None
     sessions = {t.label: TargetSession(t, settings.profile, password) for t in targets}
     return ConformanceRun(settings, sessions, Results(list(sessions), settings.only),
                           server=server)
@@ -176,6 +194,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {message}")
     elif message and report.failed:
         report.longrepr = message
+    error = call.excinfo.value if call.excinfo else None
+    if isinstance(error, TargetDown):
+        report.conformance_cause = error.cause  # type: ignore[attr-defined]
     report.conformance_outcome = outcome.value  # type: ignore[attr-defined]
     report.conformance_message = message  # type: ignore[attr-defined]
     return report
@@ -206,6 +227,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if outcome is None or run is None:
         return
     props = dict(report.user_properties)
+    cause = getattr(report, "conformance_cause", None)
+    if cause:
+        run.results.causes.setdefault(str(props["target"]), cause)
     run.results.record(report.nodeid, CheckResult(
         report.nodeid.split("::")[-1], str(props["target"]), str(props["requirement"]),
         Outcome(outcome), getattr(report, "conformance_message", "")))
@@ -228,9 +252,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash.get(RUN, None)
     if run is None or hasattr(session.config, "workerinput"):
         return
-    for label, target_session in run.sessions.items():
-        if target_session.cause:
-            run.results.causes[label] = target_session.cause
     run.results.write_json(
         run.settings.report_dir / "results.json", suite_version=conformance.__version__,
         profile=run.settings.profile.name, started_at=run.started_at,

@@ -7,7 +7,7 @@ import threading
 import grpc
 
 from conformance.client import Reply, UserApiClient
-from conformance.errors import CannotEvaluate
+from conformance.errors import CannotEvaluate, TargetDown
 from conformance.options import TargetConfig
 from conformance.profiles import Profile
 from conformance.proto import pb
@@ -52,7 +52,7 @@ class TargetSession:
                 self._checked = True
                 self._cause = self._preflight()
         if self._cause:
-            raise CannotEvaluate(f"target {self.label}: {self._cause}")
+            raise TargetDown(self.label, self._cause)
 
     def _preflight(self) -> str | None:
         probe = self.client.get_me(None)
