@@ -57,7 +57,8 @@ class TargetSession:
     def _preflight(self) -> str | None:
         probe = self.client.get_me(None)
         if probe.code in UNREACHABLE:
-            return f"unreachable: {probe.status}"
+            tls = any(word in probe.details.lower() for word in ("ssl", "tls", "handshake", "certificate", "verification"))
+            return f"{'TLS failure' if tls else 'unreachable'}: {probe.status}"
         if self.source.kind == "static":
             return None  # minting would spend the single token
         try:

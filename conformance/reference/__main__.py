@@ -32,6 +32,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-ms", type=int, default=0, help="add N ms to every RPC")
     p.add_argument("--reuse-grace", type=float, default=0.0,
                    help="accept a rotated-out refresh token for this many seconds")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate chain")
+    p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     p.add_argument("--access-token-lifetime", type=int, default=900, help="seconds (default 900)")
     return p
 
@@ -49,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_faults:
         list_faults()
         return 0
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("error: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
     if args.password_env:
         password = os.environ.get(args.password_env)
         if not password:
@@ -62,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port, db=args.db, email=args.email, password=password,
             faults=frozenset(args.fault), flavors=frozenset(args.flavor),
             latency_ms=args.latency_ms, reuse_grace=args.reuse_grace,
-            access_token_lifetime=args.access_token_lifetime))
+            access_token_lifetime=args.access_token_lifetime,
+            tls_cert_file=args.tls_cert, tls_key_file=args.tls_key))
     except (OSError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

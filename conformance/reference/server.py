@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,10 @@ class ServerOptions:
     latency_ms: int = 0
     reuse_grace: float = 0.0
     access_token_lifetime: int = 900
+    tls_cert_file: str | None = None   # PEM certificate chain and key: serve TLS instead
+    tls_key_file: str | None = None
+    unavailable_every: int = 0
+    stop_after_calls: int = 0
 
     def __post_init__(self) -> None:
         unknown = (set(self.faults) - FAULTS.keys()) | (set(self.flavors) - FLAVORS.keys())
@@ -65,7 +70,9 @@ class ReferenceServer:
         behaviour = Behaviour(
             faults=frozenset(self.options.faults), flavors=frozenset(self.options.flavors),
             access_token_lifetime=self.options.access_token_lifetime,
-            reuse_grace=self.options.reuse_grace, latency=self.options.latency_ms / 1000)
+            reuse_grace=self.options.reuse_grace, latency=self.options.latency_ms / 1000,
+            unavailable_every=self.options.unavailable_every,
+            stop_after_calls=self.options.stop_after_calls, on_stop=self._stop_soon)
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS))
         pb_grpc.add_UserApiServiceServicer_to_server(UserApiServicer(self.store, behaviour),
                                                      self._server)
@@ -77,7 +84,14 @@ class ReferenceServer:
             (pb.DESCRIPTOR.services_by_name["UserApiService"].full_name,
              health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
              reflection.SERVICE_NAME), self._server)
-        self.port = self._server.add_insecure_port(f"127.0.0.1:{self.options.port}")
+        address = f"127.0.0.1:{self.options.port}"
+        if self.options.tls_cert_file and self.options.tls_key_file:
+            with open(self.options.tls_key_file, "rb") as key, \
+                    open(self.options.tls_cert_file, "rb") as chain:
+                credentials = grpc.ssl_server_credentials([(key.read(), chain.read())])
+            self.port = self._server.add_secure_port(address, credentials)
+        else:
+            self.port = self._server.add_insecure_port(address)
         if self.port == 0:
             raise OSError(f"cannot listen on 127.0.0.1:{self.options.port}")
 
@@ -88,6 +102,10 @@ class ReferenceServer:
     def start(self) -> ReferenceServer:
         self._server.start()
         return self
+
+    def _stop_soon(self) -> None:
+        """Die as a crashed server would: stop at once, from outside the calling thread."""
+        threading.Thread(target=self._server.stop, args=(0,), daemon=True).start()
 
     def stop(self, grace: float = 1.0) -> None:
         self._server.stop(grace).wait(grace + 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 import time
 import uuid as uuid_lib
 from collections.abc import Callable
@@ -40,15 +41,28 @@ class Behaviour:
     access_token_lifetime: int = 900
     reuse_grace: float = 0.0
     latency: float = 0.0
+    # Misbehaviour for the suite's own robustness tests (not faults of a rule):
+    unavailable_every: int = 0        # every Nth call answers UNAVAILABLE
+    stop_after_calls: int = 0         # the server dies after N calls
+    on_stop: Callable[[], None] | None = None
 
 
-def _with_latency(method: Callable[[Any, Request, grpc.ServicerContext], Response],
-                  ) -> Callable[[Any, Request, grpc.ServicerContext], Response]:
-    def timed(self: UserApiServicer, request: Request, context: grpc.ServicerContext) -> Response:
-        if self.behaviour.latency:
-            time.sleep(self.behaviour.latency)
+def _served(method: Callable[[Any, Request, grpc.ServicerContext], Response],
+            ) -> Callable[[Any, Request, grpc.ServicerContext], Response]:
+    """Latency and misbehaviour around every RPC."""
+    def serve(self: UserApiServicer, request: Request, context: grpc.ServicerContext) -> Response:
+        behaviour = self.behaviour
+        with self._calls_lock:
+            self._calls += 1
+            calls = self._calls
+        if behaviour.stop_after_calls and calls >= behaviour.stop_after_calls and behaviour.on_stop:
+            behaviour.on_stop()
+        if behaviour.unavailable_every and calls % behaviour.unavailable_every == 0:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "service temporarily unavailable")
+        if behaviour.latency:
+            time.sleep(behaviour.latency)
         return method(self, request, context)
-    return timed
+    return serve
 
 
 class UserApiServicer(pb_grpc.UserApiServiceServicer):
@@ -56,6 +70,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self.store = store
         self.behaviour = behaviour
         self._jwt_key = secrets.token_bytes(32)
+        self._calls = 0
+        self._calls_lock = threading.Lock()
 
     def fault(self, name: str) -> bool:
         return name in self.behaviour.faults
@@ -64,7 +80,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         return name in self.behaviour.flavors
 
     # RPCs ------------------------------------------------------------------
-    @_with_latency
+    @_served
     def AuthnWithPassword(self, request: pb.AuthnWithPasswordRequest,
                           context: grpc.ServicerContext) -> pb.AuthnWithPasswordResponse:
         if not request.email or not request.password:
@@ -77,7 +93,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         return pb.AuthnWithPasswordResponse(
             user=self._user_message(user), auth_token=self._auth_token(user, refresh_token))
 
-    @_with_latency
+    @_served
     def RefreshAccessToken(self, request: pb.RefreshAccessTokenRequest,
                            context: grpc.ServicerContext) -> pb.RefreshAccessTokenResponse:
         if self.fault("refresh-unimplemented"):
@@ -110,7 +126,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             response.user.CopyFrom(self._user_message(user))
         return response
 
-    @_with_latency
+    @_served
     def GetMe(self, request: pb.GetMeRequest, context: grpc.ServicerContext) -> pb.GetMeResponse:
         authorization = dict(context.invocation_metadata()).get("authorization")
         if authorization is None and self.fault("get-me-without-authorization-ok"):
