@@ -32,12 +32,12 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float) -> list
     targets = []
     for index, entry in enumerate(entries, start=1):
         where = f"--targets-file {path}: target {index}"
+        if "password" in entry or "refresh_token" in entry:
+            raise UsageError(f"{where}: secrets go in environment variables, named by *_env keys")
         unknown = sorted(set(entry) - KEYS)
         if unknown:
             raise UsageError(f"{where}: unknown key {', '.join(unknown)} (allowed: "
                              f"{', '.join(sorted(KEYS))})")
-        if "password" in entry or "refresh_token" in entry:
-            raise UsageError(f"{where}: secrets go in environment variables, named by *_env keys")
         address = entry.get("address")
         if not isinstance(address, str):
             raise UsageError(f"{where}: 'address' (HOST:PORT) is required")
