@@ -21,6 +21,9 @@ report: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 $(ARGS)
 
+bench: $(STAMP)
+	$(PY) bench/bench.py $(ARGS)
+
 proto: $(STAMP)
 	$(PY) tools/gen_proto.py
 

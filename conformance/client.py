@@ -96,6 +96,10 @@ class CallLog:
         with self._lock:
             self.records.append(record)
 
+    def count(self) -> int:
+        with self._lock:
+            return len(self.records)
+
     def snapshot(self) -> list[CallRecord]:
         with self._lock:
             return list(self.records)

@@ -194,12 +194,33 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {message}")
     elif message and report.failed:
         report.longrepr = message
+    if call.when == "teardown":
+        # RPCs this check made (for the RPC economy in results.json and the benchmark).
+        session = _session_of(item)
+        if session is not None:
+            report.conformance_rpcs = session.client.log.count() - item.stash.get(  # type: ignore[attr-defined]
+                RPCS_BEFORE, 0)
     error = call.excinfo.value if call.excinfo else None
     if isinstance(error, TargetDown):
         report.conformance_cause = error.cause  # type: ignore[attr-defined]
     report.conformance_outcome = outcome.value  # type: ignore[attr-defined]
     report.conformance_message = message  # type: ignore[attr-defined]
     return report
+
+
+RPCS_BEFORE = pytest.StashKey[int]()
+
+
+def _session_of(item: pytest.Item) -> TargetSession | None:
+    run = item.config.stash.get(RUN, None)
+    label = getattr(item, "callspec", None) and item.callspec.params.get("target")
+    return run.sessions.get(label) if run is not None and label else None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    session = _session_of(item)
+    if session is not None:
+        item.stash[RPCS_BEFORE] = session.client.log.count()
 
 
 def _classify(report: pytest.TestReport, call: pytest.CallInfo[None], req: Requirement,
@@ -227,6 +248,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if outcome is None or run is None:
         return
     props = dict(report.user_properties)
+    rpcs = getattr(report, "conformance_rpcs", None)
+    if rpcs is not None:
+        run.results.count_rpcs(str(props["target"]), str(props["requirement"]), rpcs)
     cause = getattr(report, "conformance_cause", None)
     if cause:
         run.results.causes.setdefault(str(props["target"]), cause)

@@ -76,6 +76,7 @@ class Results:
     targets: list[str]
     only: frozenset[str] | None = None
     causes: dict[str, str] = field(default_factory=dict)   # target -> why it can't be evaluated
+    rpcs: dict[str, dict[str, int]] = field(default_factory=dict)  # target -> family -> calls
     _checks: dict[str, CheckResult] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -88,6 +89,12 @@ class Results:
             if known is None or SEVERITY[result.outcome] > SEVERITY[known.outcome] or (
                     known.outcome is Outcome.PASS and result.outcome is Outcome.SKIP):
                 self._checks[nodeid] = result
+
+    def count_rpcs(self, target: str, requirement_id: str, calls: int) -> None:
+        family = requirement_id.split("-", 1)[0]
+        with self._lock:
+            by_family = self.rpcs.setdefault(target, {})
+            by_family[family] = by_family.get(family, 0) + calls
 
     def requirements(self, target: str) -> list[RequirementResult]:
         with self._lock:
@@ -136,6 +143,8 @@ class Results:
                                      "counts": self.counts(target)}
             if target in self.causes:
                 entry["cause"] = self.causes[target]
+            by_family = dict(sorted(self.rpcs.get(target, {}).items()))
+            entry["rpc_count"] = {"total": sum(by_family.values()), "by_family": by_family}
             entry.update((extra or {}).get(target, {}))
             entry["requirements"] = [row.as_json() for row in self.requirements(target)]
             targets.append(entry)
