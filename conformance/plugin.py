@@ -276,10 +276,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash.get(RUN, None)
     if run is None or hasattr(session.config, "workerinput"):
         return
+    extra = {}
+    if run.server is not None:
+        # How the embedded server was run, and whether it crashed (a suite bug, or a fault
+        # that works by crashing): the self-tests read this.
+        extra[run.server.address] = {"reference_server": {
+            "faults": sorted(run.server.options.faults),
+            "flavors": sorted(run.server.options.flavors),
+            "unhandled_exceptions": run.server.servicer.unhandled_exceptions}}
     run.results.write_json(
         run.settings.report_dir / "results.json", suite_version=conformance.__version__,
         profile=run.settings.profile.name, started_at=run.started_at,
-        duration_s=time.monotonic() - run.started)
+        duration_s=time.monotonic() - run.started, extra=extra)
     for label, cause in run.results.causes.items():
         print(f"conformance: error: target {label} could not be evaluated: {cause}",
               file=sys.stderr)

@@ -10,6 +10,11 @@ from conformance.catalogue import Level, catalogue
 from conformance.reference.faults import FAULTS, FLAVORS
 
 
+def _crashes(run: Any) -> int:
+    server = run.results["targets"][0]["reference_server"]
+    return int(server["unhandled_exceptions"])
+
+
 def _expected_exit(breaks: frozenset[str]) -> int:
     return 1 if any(catalogue()[rid].level is Level.MUST for rid in breaks) else 0
 
@@ -17,6 +22,7 @@ def _expected_exit(breaks: frozenset[str]) -> int:
 def test_the_reference_server_passes_every_implemented_requirement(run_suite: Any) -> None:
     run = run_suite("--profile", "quick")
     assert run.exit_code == 0, run.stdout + run.stderr
+    assert _crashes(run) == 0
     outcomes = run.outcomes()
     implemented = {rid: o for rid, o in outcomes.items()
                    if run.results["targets"][0]["requirements"][list(outcomes).index(rid)]
@@ -32,6 +38,8 @@ def test_fault_trips_exactly_its_requirements(run_suite: Any, fault: str) -> Non
     assert run.exit_code == _expected_exit(FAULTS[fault].breaks), run.stderr
     verdict = run.results["targets"][0]["verdict"]
     assert verdict == ("non-conformant" if run.exit_code == 1 else "conformant")
+    # A fault must trip its rule by behaving wrongly, not by crashing the servicer.
+    assert FAULTS[fault].crashes == (_crashes(run) > 0)
 
 
 @pytest.mark.parametrize("flavor", sorted(FLAVORS))
@@ -39,6 +47,7 @@ def test_correct_but_different_flavor_stays_conformant(run_suite: Any, flavor: s
     run = run_suite("--profile", "quick", "--reference-flavor", flavor)
     assert run.exit_code == 0, run.stdout[-3000:]
     assert run.tripped() <= FLAVORS[flavor].warns
+    assert _crashes(run) == 0
     assert "error" not in run.outcomes().values()
 
 

@@ -13,6 +13,7 @@ class Fault:
     name: str
     breaks: frozenset[str]   # exactly the requirement IDs the suite must report fail/warn
     summary: str
+    crashes: bool = False    # the fault works by raising in the servicer (else that is a bug)
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,8 @@ class ReferenceServer:
             unavailable_every=self.options.unavailable_every,
             stop_after_calls=self.options.stop_after_calls, on_stop=self._stop_soon)
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS))
-        pb_grpc.add_UserApiServiceServicer_to_server(UserApiServicer(self.store, behaviour),
-                                                     self._server)
+        self.servicer = UserApiServicer(self.store, behaviour)
+        pb_grpc.add_UserApiServiceServicer_to_server(self.servicer, self._server)
         health_servicer = health.HealthServicer()
         for name in ("", SERVICE):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -61,7 +61,13 @@ def _served(method: Callable[[Any, Request, grpc.ServicerContext], Response],
             context.abort(grpc.StatusCode.UNAVAILABLE, "service temporarily unavailable")
         if behaviour.latency:
             time.sleep(behaviour.latency)
-        return method(self, request, context)
+        try:
+            return method(self, request, context)
+        except Exception:
+            if context.code() is None:  # not context.abort(): a real unhandled exception
+                with self._calls_lock:
+                    self.unhandled_exceptions += 1
+            raise
     return serve
 
 
@@ -71,6 +77,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self.behaviour = behaviour
         self._jwt_key = secrets.token_bytes(32)
         self._calls = 0
+        self.unhandled_exceptions = 0   # reported by the plugin for the embedded server
         self._calls_lock = threading.Lock()
 
     def fault(self, name: str) -> bool:

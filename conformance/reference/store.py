@@ -125,6 +125,12 @@ class Store:
         return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
 
     # tokens --------------------------------------------------------------
+    def any_user(self) -> StoredUser | None:
+        """Some user (for the fault that answers GetMe without authorization)."""
+        with self._lock:
+            row = self._db.execute("SELECT uuid, email, profile FROM users LIMIT 1").fetchone()
+        return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
+
     def add_refresh_token(self, token: str, user_uuid: str, family_id: str) -> None:
         with self._lock:
             self._insert_refresh(token, user_uuid, family_id)
