@@ -20,7 +20,7 @@ from conformance.redact import SECRETS, redact
 
 __all__ = ["CallRecord", "ChannelSettings", "Reply", "UserApiClient"]
 
-M = TypeVar("M", bound=Message)
+M = TypeVar("M", bound=Message, covariant=True)
 # After this many consecutive calls that got no answer (UNAVAILABLE or DEADLINE_EXCEEDED), the
 # target has stopped answering: further calls raise CannotEvaluate at once, which bounds a run
 # against a dead or black-holed target to a few deadlines instead of one per remaining call.
@@ -40,7 +40,8 @@ class ChannelSettings:
     deadline: float = 5.0
 
     def open(self) -> grpc.Channel:
-        options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        options: list[tuple[str, int | str]] = [
+                   ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
         if self.plaintext:
             return grpc.insecure_channel(self.address, options=options)

@@ -156,7 +156,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     run = config.stash.get(RUN, None)
     if run is None:
         return
-    selected, deselected = [], []
+    selected: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
     for item in items:
         marks = [m for m in item.iter_markers("requirement")]
         if len(marks) != 1 or len(marks[0].args) != 1:
@@ -168,7 +169,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             raise pytest.UsageError(f"suite error: {item.nodeid}: {error}") from None
         item.stash[REQUIREMENT] = req
         item.add_marker(req.level.value.lower())
-        label = getattr(item, "callspec", None) and item.callspec.params.get("target")
+        label = _target_label(item)
         item.user_properties += [("requirement", req.id), ("level", req.level.value),
                                  ("source", req.source), ("target", str(label))]
         (selected if run.settings.only is None or req.id in run.settings.only
@@ -213,8 +214,14 @@ RPCS_BEFORE = pytest.StashKey[int]()
 
 def _session_of(item: pytest.Item) -> TargetSession | None:
     run = item.config.stash.get(RUN, None)
-    label = getattr(item, "callspec", None) and item.callspec.params.get("target")
+    label = _target_label(item)
     return run.sessions.get(label) if run is not None and label else None
+
+
+def _target_label(item: pytest.Item) -> str | None:
+    """The target a check item runs against (its `target` parameter)."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("target") if callspec is not None else None
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
