@@ -92,10 +92,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.self_contained_html = True
     if not config.option.xmlpath:
         config.option.xmlpath = str(settings.report_dir / "junit.xml")
-    config.stash[RUN] = _start_run(settings)
+    config.stash[RUN] = _start_run(settings, float(config.getoption("conformance_reuse_grace")))
 
 
-def _start_run(settings: RunSettings) -> ConformanceRun:
+def _start_run(settings: RunSettings, reuse_grace: float = 0.0) -> ConformanceRun:
     targets = list(settings.targets)
     server, password = None, None
     if settings.embedded:
@@ -103,10 +103,12 @@ def _start_run(settings: RunSettings) -> ConformanceRun:
         password = secrets.token_urlsafe(18)
         server = ReferenceServer(ServerOptions(
             password=password, faults=settings.reference_faults,
-            flavors=settings.reference_flavors)).start()
+            flavors=settings.reference_flavors, reuse_grace=reuse_grace)).start()
+        # The embedded server's window (--reuse-grace, or a flavour's) is declared to the checks.
         targets = [TargetConfig(ChannelSettings(server.address, plaintext=True,
                                                 deadline=settings.deadline),
-                                TokenSourceSpec("embedded", email=server.options.email))]
+                                TokenSourceSpec("embedded", email=server.options.email),
+                                server.options.reuse_grace)]
     sessions = {t.label: TargetSession(t, settings.profile, password) for t in targets}
     return ConformanceRun(settings, sessions, Results(list(sessions), settings.only),
                           server=server)
