@@ -143,3 +143,14 @@ def _skip_reason(run: Any, check: str) -> str:
         if case.get("name", "").startswith(check) and skipped is not None:
             return skipped.get("message", "")
     return ""
+
+
+# RT-14: each of its assertions is seen to fail ----------------------------------------------------
+@pytest.mark.parametrize(("fault", "title"), [
+    ("rotation-not-atomic", "Concurrent refreshes with one token did not have one winner"),
+    ("refresh-locked-but-rotated-token-kept", "More than one refresh token from a burst still works"),
+])
+def test_rt14_reports_the_broken_part_of_the_race(run_suite: Any, fault: str, title: str) -> None:
+    run = run_suite("--profile", "quick", "--only", "RT-14", "--reference-fault", fault)
+    messages = {row["id"]: row["message"] for row in run.results["targets"][0]["requirements"]}
+    assert run.outcomes()["RT-14"] == "fail" and title in messages["RT-14"], messages["RT-14"]

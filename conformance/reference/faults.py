@@ -61,6 +61,9 @@ FAULTS: dict[str, Fault] = _faults(
           "A refresh returns the presented refresh token again and leaves it valid."),
     Fault("rotated-refresh-token-still-valid", _ids("RT-11", "RT-12", "RT-14"),
           "A refresh issues a new refresh token but the presented one stays valid."),
+    Fault("refresh-locked-but-rotated-token-kept", _ids("RT-11", "RT-12", "RT-14"),
+          "A per-token try-lock turns a burst's others away (ABORTED), but the presented token "
+          "stays valid: after a burst, two refresh tokens work."),
     Fault("reuse-not-detected", _ids("RT-12"),
           "Replaying a rotated-out token is refused, but its family is not revoked."),
     Fault("rotated-refresh-token-unusable", _ids("RT-13"),
@@ -86,6 +89,8 @@ FLAVORS: dict[str, Flavor] = {
                "Access tokens are HS256 JWTs with iat, exp, sub and a 256-bit jti."),
         Flavor("invalid-argument-for-malformed",
                "Refresh tokens that are not 1*VSCHAR get INVALID_ARGUMENT."),
+        Flavor("unauthenticated-for-empty",
+               "An empty refresh_token gets UNAUTHENTICATED instead of INVALID_ARGUMENT."),
         Flavor("aborted-race-losers",
                "A rotated-out token back within 100 ms (a race loser) gets ABORTED."),
         Flavor("reuse-grace-1s", "A rotated-out token is accepted for 1 s after rotation; the "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 import time
 import uuid as uuid_lib
 from collections.abc import Callable
@@ -64,6 +65,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self.behaviour = behaviour
         self._jwt_key = secrets.token_bytes(32)
         self._family_access: dict[str, str] = {}  # fault access-token-repeated-in-family
+        self._in_flight: set[str] = set()  # fault refresh-locked-but-rotated-token-kept
+        self._in_flight_lock = threading.Lock()
 
     def fault(self, name: str) -> bool:
         return name in self.behaviour.faults
@@ -93,6 +96,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             user = self.store.any_user() if self.fault("empty-refresh-token-accepted") else None
             if user is not None:  # the fault: an empty token logs in as some user
                 return self._refresh_response(user, self._new_family(user))
+            if self.flavor("unauthenticated-for-empty"):
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_GRANT)
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "refresh_token is required")
         if len(presented) > MAX_TOKEN_LENGTH or not VSCHAR.fullmatch(presented):
             code = (grpc.StatusCode.INVALID_ARGUMENT if self.flavor("invalid-argument-for-malformed")
@@ -104,12 +109,18 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             if user is not None:
                 return self._refresh_response(user, self._new_family(user))
         not_rotated = self.fault("refresh-token-not-rotated")
+        kept = self.fault("rotated-refresh-token-still-valid") or self.fault(
+            "refresh-locked-but-rotated-token-kept")
         successor = presented if not_rotated else self._new_refresh_token()
-        rotation = self.store.rotate(
-            presented, successor, reuse_grace=self.behaviour.reuse_grace,
-            atomic=not self.fault("rotation-not-atomic"),
-            detect_reuse=not self.fault("reuse-not-detected"),
-            rotate=not (not_rotated or self.fault("rotated-refresh-token-still-valid")))
+        if self.fault("refresh-locked-but-rotated-token-kept") and not self._try_lock(presented):
+            context.abort(grpc.StatusCode.ABORTED, "concurrent refresh with the same token")
+        try:
+            rotation = self.store.rotate(
+                presented, successor, reuse_grace=self.behaviour.reuse_grace,
+                atomic=not self.fault("rotation-not-atomic"),
+                detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept))
+        finally:
+            self._in_flight.discard(presented)
         if rotation.outcome is not RotationOutcome.ROTATED:
             context.abort(*self._refusal(rotation))
         assert rotation.user_uuid is not None
@@ -117,6 +128,16 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if user is None:  # the user was deleted after the token was issued
             context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_GRANT)
         return self._refresh_response(user, successor, rotation.family_id)
+
+    def _try_lock(self, refresh_token: str) -> bool:
+        """Fault refresh-locked-but-rotated-token-kept: one refresh per token at a time, held long
+        enough that a burst meets it; the others are turned away."""
+        with self._in_flight_lock:
+            if refresh_token in self._in_flight:
+                return False
+            self._in_flight.add(refresh_token)
+        time.sleep(0.05)
+        return True
 
     def _refusal(self, rotation: Rotation) -> tuple[grpc.StatusCode, str]:
         """Status and message for a refresh token that did not rotate: one answer for all."""
