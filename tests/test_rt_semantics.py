@@ -148,7 +148,8 @@ def _skip_reason(run: Any, check: str) -> str:
 # RT-14: each of its assertions is seen to fail ----------------------------------------------------
 @pytest.mark.parametrize(("fault", "title"), [
     ("rotation-not-atomic", "Concurrent refreshes with one token did not have one winner"),
-    ("refresh-locked-but-rotated-token-kept", "More than one refresh token from a burst still works"),
+    ("refresh-locked-but-rotated-token-kept",
+     "More than one refresh token from a burst still works"),
 ])
 def test_rt14_reports_the_broken_part_of_the_race(run_suite: Any, fault: str, title: str) -> None:
     run = run_suite("--profile", "quick", "--only", "RT-14", "--reference-fault", fault)

@@ -69,7 +69,8 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("rotated-refresh-token-unusable", _ids("RT-13"),
           "The refresh token a refresh returns is not the one stored: the chain breaks."),
     Fault("rotation-not-atomic", _ids("RT-14"),
-          "Rotation checks then spends outside one transaction: concurrent refreshes double-spend."),
+          "Rotation checks, then spends, outside one transaction: concurrent refreshes "
+          "double-spend."),
     Fault("low-entropy-refresh-tokens", _ids("RT-15", "RT-16"),
           "Refresh tokens are 64 random bits behind a 35-character constant."),
     Fault("jwt-alg-none", _ids("RT-17"),

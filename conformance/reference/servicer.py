@@ -83,8 +83,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         user = self.store.authenticate(request.email, request.password)
         if user is None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid credentials")
+        refresh_token = self._new_family(user)
         return pb.AuthnWithPasswordResponse(
-            user=self._user_message(user), auth_token=self._auth_token(user, self._new_family(user)))
+            user=self._user_message(user), auth_token=self._auth_token(user, refresh_token))
 
     @_with_latency
     def RefreshAccessToken(self, request: pb.RefreshAccessTokenRequest,
