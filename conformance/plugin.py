@@ -93,7 +93,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.option.xmlpath:
         config.option.xmlpath = str(settings.report_dir / "junit.xml")
     worker_input = getattr(config, "workerinput", None)  # set on pytest-xdist workers
-    config.stash[RUN] = _start_run(settings, worker_input.get(EMBEDDED) if worker_input else None)
+    config.stash[RUN] = _start_run(settings, float(config.getoption("conformance_reuse_grace")),
+                                   worker_input.get(EMBEDDED) if worker_input else None)
 
 
 # With pytest-xdist the controller starts the one embedded server and tells the workers
@@ -107,10 +108,12 @@ def pytest_configure_node(node: Any) -> None:
     if run is not None and run.server is not None:
         node.workerinput[EMBEDDED] = {"address": run.server.address,
                                       "email": run.server.options.email,
-                                      "password": run.server.options.password}
+                                      "password": run.server.options.password,
+                                      "reuse_grace": run.server.options.reuse_grace}
 
 
-def _start_run(settings: RunSettings, embedded: dict[str, str] | None) -> ConformanceRun:
+def _start_run(settings: RunSettings, reuse_grace: float,
+               embedded: dict[str, Any] | None) -> ConformanceRun:
     targets = list(settings.targets)
     server = None
     if settings.embedded:
@@ -118,12 +121,15 @@ def _start_run(settings: RunSettings, embedded: dict[str, str] | None) -> Confor
             from conformance.reference import ReferenceServer, ServerOptions
             server = ReferenceServer(ServerOptions(
                 password=secrets.token_urlsafe(18), faults=settings.reference_faults,
-                flavors=settings.reference_flavors)).start()
+                flavors=settings.reference_flavors, reuse_grace=reuse_grace)).start()
             embedded = {"address": server.address, "email": server.options.email,
-                        "password": server.options.password}
+                        "password": server.options.password,
+                        "reuse_grace": server.options.reuse_grace}
+        # The embedded server's window (--reuse-grace, or a flavour's) is declared to the checks.
         targets = [TargetConfig(ChannelSettings(embedded["address"], plaintext=True,
                                                 deadline=settings.deadline),
-                                TokenSourceSpec("embedded", email=embedded["email"]))]
+                                TokenSourceSpec("embedded", email=embedded["email"]),
+                                embedded["reuse_grace"])]
     password = embedded["password"] if embedded else None
     sessions = {t.label: TargetSession(t, settings.profile, password) for t in targets}
     return ConformanceRun(settings, sessions, Results(list(sessions), settings.only),

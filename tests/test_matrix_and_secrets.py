@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conformance.client import ChannelSettings, UserApiClient
-from conformance.reference import ReferenceServer, ServerOptions
+from conformance.reference import FAULTS, ReferenceServer, ServerOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Audit-Passw0rd-Kn0wn-Value"
@@ -44,7 +44,7 @@ def test_targets_file_certifies_each_target_with_its_own_verdict(
     assert run.exit_code == 1
     verdicts = {t["target"]: t["verdict"] for t in run.results["targets"]}
     assert verdicts == {good.address: "conformant", bad.address: "non-conformant"}
-    assert run.tripped(1) == {"RT-05"}
+    assert run.tripped(1) == FAULTS["unknown-refresh-token-permission-denied"].breaks
     html = (run.report_dir / "conformance.html").read_text()
     assert f"Target {good.address}: conformant" in html
     assert f"Target {bad.address}: non-conformant" in html

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import grpc
 
-from conformance.client import UserApiClient
-from conformance.reference import ReferenceServer
+from conformance.client import ChannelSettings, UserApiClient
+from conformance.reference import ReferenceServer, ServerOptions
 
 PASSWORD = "s3cret-Passw0rd"
 
@@ -115,3 +116,54 @@ def test_health_and_reflection_are_served(reference: ReferenceServer) -> None:
             iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
         names = {s.name for a in answers for s in a.list_services_response.service}
         assert "user_api.v1.UserApiService" in names
+
+
+def _race(client: UserApiClient, refresh_token: str, size: int) -> list[grpc.StatusCode]:
+    barrier = threading.Barrier(size)
+    codes: list[grpc.StatusCode] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        barrier.wait(timeout=10)
+        code = client.refresh(refresh_token).code
+        with lock:
+            codes.append(code)
+
+    threads = [threading.Thread(target=run) for _ in range(size)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=15)
+    return codes
+
+
+def test_flavor_aborted_race_losers_answers_aborted_only_inside_a_race() -> None:
+    options = ServerOptions(password=PASSWORD, flavors=frozenset({"aborted-race-losers"}))
+    with ReferenceServer(options) as server:
+        api = UserApiClient(ChannelSettings(server.address, plaintext=True, deadline=5))
+        codes = _race(api, login(api, server)[1], 8)
+        assert codes.count(grpc.StatusCode.OK) == 1
+        assert set(codes) - {grpc.StatusCode.OK} <= {grpc.StatusCode.UNAUTHENTICATED,
+                                                     grpc.StatusCode.ABORTED}
+        assert grpc.StatusCode.ABORTED in codes
+        _, refresh_token = login(api, server)
+        assert api.refresh(refresh_token).ok
+        time.sleep(0.3)  # past the race window: a replay is a replay
+        assert api.refresh(refresh_token).code is grpc.StatusCode.UNAUTHENTICATED
+        api.close()
+
+
+def test_reuse_grace_accepts_a_rotated_out_token_only_inside_the_window() -> None:
+    with ReferenceServer(ServerOptions(password=PASSWORD, reuse_grace=0.5)) as server:
+        api = UserApiClient(ChannelSettings(server.address, plaintext=True, deadline=5))
+        _, first = login(api, server)
+        assert api.refresh(first).ok
+        assert api.refresh(first).ok  # inside the window
+        time.sleep(0.7)
+        assert api.refresh(first).code is grpc.StatusCode.UNAUTHENTICATED
+        api.close()
+
+
+def test_flavor_declares_its_grace_window() -> None:
+    options = ServerOptions(flavors=frozenset({"reuse-grace-1s"}), reuse_grace=0.2)
+    assert options.reuse_grace == 1.0

@@ -1,17 +1,56 @@
-"""RT: OAuth 2.0 refresh semantics."""
+"""RT: OAuth 2.0 refresh semantics.
+
+Every check mints its own tokens (`target.fresh_tokens()`, a new token family each), so checks
+never spend each other's tokens and can run in any order or in parallel.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
 import pytest
 
+from conformance.client import Reply
 from conformance.errors import CannotEvaluate
 from conformance.lookalike import lookalike
+from conformance.proto import pb
 from conformance.redact import redact
 from conformance.target import TargetSession
-from conformance.violations import ensure, ensure_status
+from conformance.tokens import TokenPair
+from conformance.violations import ensure, ensure_status, violation
 
 # RFC 6750 §3.1 / RFC 6749 §5.2: a bad credential is a failed authentication.
 UNAUTHENTICATED = {"UNAUTHENTICATED"}
+# The catalogue's preamble: "rejected" is UNAUTHENTICATED or INVALID_ARGUMENT.
+REJECTED = {"UNAUTHENTICATED", "INVALID_ARGUMENT"}
+# A loser of a concurrent refresh holds a spent credential (UNAUTHENTICATED), or lost a
+# concurrency conflict (ABORTED, gRPC status codes); the catalogue allows both (RT-14).
+RACE_LOSER = {"UNAUTHENTICATED", "ABORTED"}
+# A replay waits the declared grace window plus this margin (the server measures the window from
+# its own rotation, which happened before the suite read the response).
+REPLAY_MARGIN = 0.3
+# No declared window makes a check sleep longer than this.
+MAX_GRACE_WAIT = 300.0
+# Bounds the wait for K threads to line up at the barrier of a burst (RT-14).
+BARRIER_TIMEOUT = 10.0
+# RFC 6749 §10.10: guessing a token MUST be at most 2^-128 likely, SHOULD at most 2^-160. An
+# estimate from a small sample runs low, so the catalogue puts the MUST floor at 96 bits.
+MUST_BITS = 96.0
+SHOULD_BITS = 160.0
+MIN_TOKEN_BYTES = 16
+# RT-18: exp - iat and expires_in are read at slightly different instants.
+LIFETIME_TOLERANCE = 5
+
+RefreshReply = Reply[pb.RefreshAccessTokenResponse]
 
 
 @pytest.mark.requirement("RT-01")
@@ -24,6 +63,53 @@ def test_rt01_valid_refresh_token_gets_new_access_token(target: TargetSession) -
     ensure(bool(reply.response.auth_token.token), "No access token in refresh response",
            expected="a non-empty auth_token.token", received="an empty auth_token.token",
            reply=reply)
+
+
+@pytest.mark.requirement("RT-02")
+def test_rt02_each_refresh_issues_an_access_token_not_seen_before(target: TargetSession) -> None:
+    """RT-02: in a chain of N refreshes (profile), each with the newest refresh token, every new
+    access token differs from every access token seen before in that family, the login's
+    included (RFC 6749 §6: the refresh issues a *new* access token).
+
+    A server that issues JWTs with no random claim repeats a token when two refreshes fall in
+    the same second of `iat`; that is legitimately deterministic, but still reported (a warning:
+    RFC 9068 §2.2 makes `jti` REQUIRED, which would tell the two apart)."""
+    tokens = target.fresh_tokens()
+    seen: dict[str, str] = {tokens.access_token: "the login"} if tokens.access_token else {}
+    chain = refresh_chain(target, tokens.refresh_token, target.profile.chain_length)
+    for step, reply in chain.steps():
+        access_token = reply.response.auth_token.token if reply.response else ""
+        if not access_token:
+            raise CannotEvaluate(f"precondition failed: refresh {step} returned no access token "
+                                 "(see RT-01)")
+        jws = parse_jws(access_token)
+        ensure(access_token not in seen, "Refresh repeated an access token of the family",
+               expected=f"refresh {step} of {chain.length} issues an access token not seen before "
+               "in this family", received=f"{redact(access_token)}, issued before by "
+               f"{seen.get(access_token)}", reply=reply,
+               details="a JWT without jti, so two issued within one second are identical"
+               if jws and "jti" not in jws[1] else "")
+        seen[access_token] = f"refresh {step}"
+    chain.require_complete()
+
+
+@pytest.mark.requirement("RT-03")
+def test_rt03_refresh_returns_the_user_the_token_was_issued_to(target: TargetSession) -> None:
+    """RT-03: every refresh in a chain of N returns the user the refresh token was issued to: the
+    same `uuid` as the login that minted it (RFC 6749 §6, §10.4; OIDC Core §12.2). Without a login
+    response the owner is the user GetMe names for the minted access token, else the user of the
+    first refresh (then only a change of user along the chain shows)."""
+    tokens = target.fresh_tokens()
+    owner, origin = token_owner(target, tokens)
+    chain = refresh_chain(target, tokens.refresh_token, target.profile.chain_length)
+    for step, reply in chain.steps():
+        uuid = response_user_uuid(reply, step)
+        if owner is None:
+            owner, origin = uuid, "the first refresh response"
+        ensure(uuid == owner, "Refresh returned another user",
+               expected=f"user.uuid {owner!r} ({origin})",
+               received=f"user.uuid {uuid!r} in refresh {step} of {chain.length}", reply=reply)
+    chain.require_complete()
 
 
 @pytest.mark.requirement("RT-04")
@@ -58,6 +144,46 @@ def test_rt05_unknown_refresh_token_is_unauthenticated(target: TargetSession) ->
                   expected=f"UNAUTHENTICATED for the never-issued token {redact(unknown)}")
 
 
+@pytest.mark.requirement("RT-06")
+def test_rt06_empty_refresh_token_is_rejected(target: TargetSession) -> None:
+    """RT-06: an empty `refresh_token` is rejected, UNAUTHENTICATED or INVALID_ARGUMENT (RFC 6749
+    §6: refresh_token is REQUIRED)."""
+    reply = target.refresh("")
+    ensure_status(reply, REJECTED, "Empty refresh token not rejected",
+                  expected='UNAUTHENTICATED or INVALID_ARGUMENT for refresh_token ""')
+
+
+@pytest.mark.requirement("RT-07")
+def test_rt07_access_token_as_refresh_token_is_rejected(target: TargetSession) -> None:
+    """RT-07: a live access token presented as refresh token is rejected, UNAUTHENTICATED or
+    INVALID_ARGUMENT (RFC 6749 §1.5: the two are different credentials; OWASP ASVS 5.0 9.2.2)."""
+    tokens = target.fresh_tokens()
+    response = target.refreshed(tokens.refresh_token, "refresh a freshly minted token")
+    access_tokens = {response.auth_token.token: "issued by RefreshAccessToken",
+                     tokens.access_token or "": "issued with the minted refresh token"}
+    access_tokens.pop("", None)
+    if not access_tokens:
+        raise CannotEvaluate("precondition failed: no access token was issued (see RT-01)")
+    for access_token, origin in access_tokens.items():
+        reply = target.refresh(access_token)
+        ensure_status(reply, REJECTED, "Access token as refresh token not rejected",
+                      expected=f"UNAUTHENTICATED or INVALID_ARGUMENT for the live access token "
+                      f"{redact(access_token)} ({origin}) as refresh_token")
+
+
+@pytest.mark.requirement("RT-08")
+def test_rt08_refresh_token_as_bearer_token_is_unauthenticated(target: TargetSession) -> None:
+    """RT-08: GetMe with a live refresh token as Bearer token is rejected with UNAUTHENTICATED
+    (RFC 6749 §1.5; RFC 6750 §3.1 invalid_token; ASVS 9.2.2). Both the minted refresh token and
+    the one a refresh issues are tried while live."""
+    tokens = target.fresh_tokens()
+    ensure_get_me_refuses(target, tokens.refresh_token, "the minted refresh token")
+    issued = target.refreshed(tokens.refresh_token, "refresh the minted token").auth_token
+    if issued.refresh_token and issued.refresh_token != tokens.refresh_token:
+        ensure_get_me_refuses(target, issued.refresh_token,
+                              "the refresh token issued by RefreshAccessToken")
+
+
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. Each of these breaks that syntax.
 MALFORMED_AUTHORIZATION = {
     "empty value": "",
@@ -82,3 +208,444 @@ def test_rt09_get_me_without_valid_authorization_is_unauthenticated(
                   expected="UNAUTHENTICATED for "
                   + ("a call without authorization metadata" if authorization is None
                      else f"authorization {authorization!r}"))
+
+
+@pytest.mark.requirement("RT-10")
+def test_rt10_every_refresh_rotates_the_refresh_token(target: TargetSession) -> None:
+    """RT-10: refresh tokens rotate: in a chain of N refreshes, every response carries a new refresh
+    token, not the one presented nor any other seen before in the family (RFC 9700 §2.2.2,
+    §4.14.2: the RPC has no client identity, so every caller is a public client)."""
+    tokens = target.fresh_tokens()
+    seen = {tokens.refresh_token: "the minted token"}
+    chain = refresh_chain(target, tokens.refresh_token, max(2, target.profile.chain_length))
+    for step, reply in chain.steps():
+        issued = reply.response.auth_token.refresh_token if reply.response else ""
+        ensure(bool(issued), "Refresh response carries no new refresh token",
+               expected=f"refresh {step} of {chain.length} returns a new refresh token",
+               received="an empty auth_token.refresh_token", reply=reply)
+        ensure(issued not in seen, "Refresh token not rotated",
+               expected=f"refresh {step} of {chain.length} returns a refresh token not seen "
+               "before in this family",
+               received=f"{redact(issued)}, the same as {seen.get(issued)}",
+               reply=reply)
+        seen[issued] = f"the one refresh {step} returned"
+    chain.require_complete()
+
+
+@pytest.mark.requirement("RT-11")
+def test_rt11_rotated_out_refresh_token_is_unauthenticated(target: TargetSession) -> None:
+    """RT-11: once rotated out, and past the declared grace window, a refresh token is rejected
+    with UNAUTHENTICATED (RFC 9700 §4.14.2; RFC 6749 §6: the server MAY revoke the old token).
+    `skip` when the target does not rotate (RT-10)."""
+    rotated_out = target.fresh_tokens().refresh_token
+    rotate(target, rotated_out, "refresh the minted token")
+    waited = wait_past_grace(target)
+    reply = target.refresh(rotated_out)
+    ensure_status(reply, UNAUTHENTICATED, "Rotated-out refresh token not rejected",
+                  expected=f"UNAUTHENTICATED for {redact(rotated_out)}, replayed {waited:.1f} s "
+                  f"after it was rotated out (declared grace window {target.reuse_grace:g} s)")
+
+
+@pytest.mark.requirement("RT-12")
+def test_rt12_replaying_a_rotated_out_token_revokes_its_family(target: TargetSession) -> None:
+    """RT-12: reuse detection: after a rotated-out refresh token is replayed (past the grace
+    window), the newest refresh token of its family is rejected too (RFC 9700 §4.14.2; ASVS 5.0
+    10.4.5). The chain T0 -> T1 -> T2 first proves that a successor works; T1 is replayed and T2,
+    the newest, must then be rejected. `skip` when the target does not rotate (RT-10)."""
+    first = target.fresh_tokens().refresh_token
+    rotated_out = rotate(target, first, "refresh the minted token")
+    newest = rotate(target, rotated_out, "refresh its successor (see RT-13)")
+    wait_past_grace(target)
+    replay = target.refresh(rotated_out)
+    reply = target.refresh(newest)
+    ensure_status(reply, REJECTED, "Replay of a rotated-out token did not revoke its family",
+                  expected=f"the newest refresh token {redact(newest)} rejected after "
+                  f"{redact(rotated_out)}, rotated out, was replayed (the replay answered "
+                  f"{replay.status})")
+
+
+@pytest.mark.requirement("RT-13")
+def test_rt13_chain_of_refreshes_succeeds_for_one_user(target: TargetSession) -> None:
+    """RT-13: a chain of N refreshes (profile), each with the newest refresh token, all succeed,
+    and all for the same user (RFC 6749 §6). Whether that user is the token's owner is RT-03."""
+    chain = refresh_chain(target, target.fresh_tokens().refresh_token,
+                          target.profile.chain_length)
+    first_uuid = None
+    for step, reply in chain.steps():
+        uuid = response_user_uuid(reply, step)
+        first_uuid = first_uuid or uuid
+        ensure(uuid == first_uuid, "Refresh chain changed user",
+               expected=f"user.uuid {first_uuid!r} (refresh 1) in every refresh of the chain",
+               received=f"user.uuid {uuid!r} in refresh {step} of {chain.length}", reply=reply)
+    if chain.broken is not None and chain.replies:  # the first refresh failing is RT-01's
+        raise violation("Refresh chain broke", expected=f"{chain.length} refreshes in a row, each "
+                        "with the newest refresh token, all OK", received=f"refresh "
+                        f"{len(chain.replies) + 1} of {chain.length} answered "
+                        f"{chain.broken.status}", reply=chain.broken)
+    chain.require_complete()
+
+
+@pytest.mark.requirement("RT-14")
+def test_rt14_concurrent_refreshes_with_one_token_have_one_winner(target: TargetSession) -> None:
+    """RT-14: K simultaneous refreshes with one refresh token (profile), released together from a
+    barrier: exactly one succeeds, the others get UNAUTHENTICATED (or ABORTED), and afterwards at
+    most one refresh token from the burst still works (RFC 9700 §4.14.2). A race shows only
+    sometimes, so the burst is repeated (profile: race rounds), each with a fresh token.
+
+    "Still works" is itself tried without spending one token for another: each successor once,
+    then the presented token. `skip` with a declared grace window (within it every use may
+    succeed), and when the winners show that the target does not rotate (RT-10)."""
+    if target.reuse_grace > 0:
+        pytest.skip(f"a reuse grace window of {target.reuse_grace:g} s is declared: within it "
+                    "concurrent uses of one refresh token may all succeed")
+    rounds, size = target.profile.race_rounds, target.profile.concurrency
+    for round_no in range(1, rounds + 1):
+        presented = target.fresh_tokens().refresh_token
+        replies = burst(target, presented, size)
+        where = f"round {round_no} of {rounds}: {tally(replies)}"
+        if not any(reply.ok for reply in replies):  # a burst with no winner: is it the race?
+            target.refreshed(target.fresh_tokens().refresh_token,
+                             f"a lone refresh, as control for a burst with no winner ({where})")
+        odd = [reply for reply in replies if not reply.ok and reply.code.name not in RACE_LOSER]
+        ensure(not odd, "Concurrent refresh answered with an unexpected status",
+               expected="OK for one refresh, UNAUTHENTICATED or ABORTED for the others",
+               received=f"{odd[0].status if odd else ''} ({where})", reply=odd[0] if odd else None)
+        winners = [reply for reply in replies if reply.ok and reply.response is not None]
+        successors = {w.response.auth_token.refresh_token for w in winners if w.response} - {
+            "", presented}
+        if len(winners) > 1 and not successors:
+            pytest.skip("the target does not rotate refresh tokens (every winner of the burst "
+                        "returned the presented token or none): see RT-10")
+        ensure(len(winners) == 1, "Concurrent refreshes with one token did not have one winner",
+               expected=f"exactly 1 of {size} simultaneous refreshes with one token OK",
+               received=f"{len(winners)} OK ({where})",
+               reply=winners[1] if len(winners) > 1 else replies[0])
+        working = [token for token in [*sorted(successors), presented]
+                   if target.refresh(token).ok]
+        ensure(len(working) <= 1, "More than one refresh token from a burst still works",
+               expected="at most one of the burst's refresh tokens (the presented one and the "
+               "winner's successor) still works afterwards",
+               received=f"{len(working)} work: {', '.join(map(redact, working))} ({where})")
+
+
+@pytest.mark.requirement("RT-15")
+def test_rt15_issued_tokens_resist_guessing(target: TargetSession) -> None:
+    """RT-15: issued tokens resist guessing (RFC 6749 §10.10, 2^-128): in a sample (profile) of
+    access and refresh tokens from RefreshAccessToken, one refresh per fresh login, all tokens
+    are distinct, each is at least 16 bytes, and the part that varies carries an estimated 96 bits
+    or more, for each kind. See `estimate_entropy` for the estimator."""
+    sample = issued_sample(target, target.profile.entropy_sample)
+    everything = [token for tokens in sample.values() for token in tokens]
+    repeated = [token for token, count in Counter(everything).items() if count > 1]
+    ensure(not repeated, "Issued tokens repeat",
+           expected=f"{len(everything)} distinct tokens ({describe_sample(sample)})",
+           received=f"{len(repeated)} issued more than once, e.g. {redact(repeated[0])}"
+           if repeated else "")
+    short = [token for token in everything if len(token.encode()) < MIN_TOKEN_BYTES]
+    ensure(not short, "Issued token shorter than 16 bytes",
+           expected=f"every token at least {MIN_TOKEN_BYTES} bytes",
+           received=f"{redact(short[0])} has {len(short[0].encode())} bytes" if short else "")
+    for kind, tokens in sample.items():
+        estimate = estimate_entropy(tokens)
+        ensure(estimate.bits >= MUST_BITS, "Issued tokens carry too little entropy",
+               expected=f"at least {MUST_BITS:g} bits estimated in what varies across {kind} "
+               "tokens", received=estimate.describe())
+
+
+@pytest.mark.requirement("RT-16")
+def test_rt16_issued_tokens_carry_160_bits(target: TargetSession) -> None:
+    """RT-16: the estimated entropy of the varying part of issued access and refresh tokens is
+    160 bits or more, for each kind (RFC 6749 §10.10, 2^-160). Same sample and estimator as
+    RT-15."""
+    for kind, tokens in issued_sample(target, target.profile.entropy_sample).items():
+        estimate = estimate_entropy(tokens)
+        ensure(estimate.bits >= SHOULD_BITS, "Issued tokens carry less than 160 bits",
+               expected=f"at least {SHOULD_BITS:g} bits estimated in what varies across {kind} "
+               "tokens", received=estimate.describe())
+
+
+@pytest.mark.requirement("RT-17")
+def test_rt17_jwt_access_token_is_signed(target: TargetSession) -> None:
+    """RT-17: an access token in JWT form is signed: its `alg` is present and not `none` (in any
+    case), and it has a signature (RFC 8725 §2.1, §3.1). The signature is not verified (the suite
+    has no key). `skip` for opaque access tokens."""
+    access_token, header, _, reply = refreshed_jwt(target)
+    alg, signature = header.get("alg"), access_token.rsplit(".", 1)[1]
+    ensure(isinstance(alg, str) and alg.lower() != "none" and bool(signature),
+           "JWT access token is not signed",
+           expected="a JWS with a signing alg (not none) and a signature",
+           received=f"alg {alg!r} and a signature of {len(signature)} characters", reply=reply)
+
+
+@pytest.mark.requirement("RT-18")
+def test_rt18_jwt_access_token_lifetime_matches_expires_in(target: TargetSession) -> None:
+    """RT-18: an access token in JWT form has `exp - iat` within 5 s of the response's
+    `expires_in` (RFC 9068 §2.2: exp and iat REQUIRED; RFC 6749 §5.1). `skip` for opaque access
+    tokens, and when `expires_in` is absent (FT-16)."""
+    _, _, claims, reply = refreshed_jwt(target)
+    expires_in = reply.response.auth_token.expires_in if reply.response else 0
+    if expires_in <= 0:
+        pytest.skip("expires_in is absent (0): nothing to compare exp - iat with (see FT-16)")
+    exp, iat = claims.get("exp"), claims.get("iat")
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, iat))
+    ensure(numbers, "JWT access token lacks exp or iat",
+           expected="numeric exp and iat claims (RFC 9068 §2.2)",
+           received=f"exp {exp!r}, iat {iat!r}", reply=reply)
+    lifetime = float(exp) - float(iat)  # type: ignore[arg-type]
+    ensure(abs(lifetime - expires_in) <= LIFETIME_TOLERANCE,
+           "JWT lifetime disagrees with expires_in",
+           expected=f"exp - iat within {LIFETIME_TOLERANCE} s of expires_in {expires_in}",
+           received=f"exp - iat = {lifetime:g} s", reply=reply)
+
+
+@pytest.mark.requirement("RT-19")
+def test_rt19_refused_refresh_tokens_get_one_answer(target: TargetSession) -> None:
+    """RT-19: an unknown, a rotated-out and a family-revoked refresh token get the same status and
+    the same message, so the answer tells an attacker nothing about a stolen token (RFC 6749 §5.2:
+    one `invalid_grant` for all). `skip` when the target does not rotate (RT-10)."""
+    rotated_out = target.fresh_tokens().refresh_token
+    revoked = rotate(target, rotated_out, "refresh the minted token")
+    wait_past_grace(target)
+    answers = {"unknown": target.refresh(lookalike(rotated_out)),
+               "rotated-out": target.refresh(rotated_out),
+               "family-revoked": target.refresh(revoked)}  # revoked by the replay before it
+    accepted = [kind for kind, reply in answers.items() if reply.ok]
+    if accepted:
+        raise CannotEvaluate(f"precondition failed: the {accepted[0]} refresh token was accepted "
+                             "(see RT-05, RT-11, RT-12)")
+    ensure(len({(reply.code, reply.details) for reply in answers.values()}) == 1,
+           "Refused refresh tokens get different answers",
+           expected="the same status and message for unknown, rotated-out and family-revoked "
+           "refresh tokens", received="; ".join(f"{kind}: {reply.status}"
+                                               for kind, reply in answers.items()),
+           reply=answers["rotated-out"])
+
+
+@pytest.mark.requirement("RT-20")
+def test_rt20_get_me_accepts_the_scheme_in_any_case(target: TargetSession) -> None:
+    """RT-20: GetMe accepts the auth scheme case-insensitively: `authorization: bearer <token>`
+    works wherever `Bearer <token>` does (RFC 7235 §2.1; RFC 6750 §2.1)."""
+    tokens = target.fresh_tokens()
+    access_token = tokens.access_token or target.refreshed(
+        tokens.refresh_token, "refresh a freshly minted token").auth_token.token
+    control = target.client.get_me(f"Bearer {access_token}")
+    if not access_token or not control.ok:
+        raise CannotEvaluate(f"precondition failed: GetMe refused the access token with the "
+                             f"scheme `Bearer` ({control.status}); see RT-04")
+    reply = target.client.get_me(f"bearer {access_token}")
+    ensure(reply.ok, "GetMe refused the scheme in lower case",
+           expected="OK for `authorization: bearer <token>` (the scheme is case-insensitive), as "
+           "for `Bearer <token>`", received=reply.status, reply=reply)
+
+
+# Helpers: chains, rotation, grace, bursts ------------------------------------------------------
+@dataclass
+class Chain:
+    """Refreshes made one after another, each with the newest refresh token."""
+
+    length: int
+    replies: list[RefreshReply]        # the OK replies, in order
+    broken: RefreshReply | None = None  # the first reply that was not OK
+
+    def steps(self) -> list[tuple[int, RefreshReply]]:
+        return list(enumerate(self.replies, 1))
+
+    def require_complete(self) -> None:
+        """A chain a check needs whole: a refusal is a precondition failure (RT-01, RT-13)."""
+        if self.broken is not None:
+            step = len(self.replies) + 1
+            raise CannotEvaluate(f"precondition failed: refresh {step} of {self.length} in the "
+                                 f"chain answered {self.broken.status}; see "
+                                 f"{'RT-13' if self.replies else 'CT-01 and RT-01'}")
+
+
+def refresh_chain(target: TargetSession, refresh_token: str, length: int) -> Chain:
+    chain = Chain(length, [])
+    for _ in range(length):
+        reply = target.refresh(refresh_token)
+        if not reply.ok or reply.response is None:
+            chain.broken = reply
+            break
+        chain.replies.append(reply)
+        # RFC 6749 §6: a client keeps its refresh token when the response carries none.
+        refresh_token = reply.response.auth_token.refresh_token or refresh_token
+    return chain
+
+
+def rotate(target: TargetSession, refresh_token: str, step: str) -> str:
+    """Refresh as a step and return the successor; `skip` when the target does not rotate."""
+    successor = target.refreshed(refresh_token, step).auth_token.refresh_token
+    if not successor or successor == refresh_token:
+        pytest.skip("the target does not rotate refresh tokens (a refresh returned "
+                    f"{'no refresh token' if not successor else 'the presented one'}): see RT-10")
+    return successor
+
+
+def wait_past_grace(target: TargetSession) -> float:
+    """Sleep past the declared reuse grace window, so that a replay is a replay."""
+    if target.reuse_grace > MAX_GRACE_WAIT:
+        raise CannotEvaluate(f"the declared reuse grace window of {target.reuse_grace:g} s is "
+                             f"longer than the suite waits ({MAX_GRACE_WAIT:g} s)")
+    waited = target.reuse_grace + REPLAY_MARGIN
+    time.sleep(waited)
+    return waited
+
+
+def token_owner(target: TargetSession, tokens: TokenPair) -> tuple[str | None, str]:
+    """The user a minted refresh token was issued to, as far as the minting tells."""
+    if tokens.user_uuid:
+        return tokens.user_uuid, "the login that minted the refresh token"
+    if tokens.access_token:
+        reply = target.client.get_me(f"Bearer {tokens.access_token}")
+        if reply.ok and reply.response is not None and reply.response.user.uuid:
+            return reply.response.user.uuid, "GetMe with the access token minted alongside"
+    return None, ""
+
+
+def response_user_uuid(reply: RefreshReply, step: int) -> str:
+    if reply.response is None or not reply.response.HasField("user"):
+        raise CannotEvaluate(f"precondition failed: refresh {step} returned no user (see CT-02)")
+    return reply.response.user.uuid
+
+
+def ensure_get_me_refuses(target: TargetSession, refresh_token: str, origin: str) -> None:
+    reply = target.client.get_me(f"Bearer {refresh_token}")
+    ensure_status(reply, UNAUTHENTICATED, "Refresh token accepted as Bearer token by GetMe",
+                  expected=f"UNAUTHENTICATED for `authorization: Bearer` {redact(refresh_token)} "
+                  f"({origin})")
+
+
+def burst(target: TargetSession, refresh_token: str, size: int) -> list[RefreshReply]:
+    """`size` refreshes with one token, released together; each call has its own deadline."""
+    barrier = threading.Barrier(size, timeout=BARRIER_TIMEOUT)
+    replies: list[RefreshReply | None] = [None] * size
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            return
+        replies[index] = target.refresh(refresh_token)
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(size)]
+    for thread in threads:
+        thread.start()
+    until = time.monotonic() + BARRIER_TIMEOUT + target.config.channel.deadline + 5
+    for thread in threads:
+        thread.join(max(0.0, until - time.monotonic()))
+    done = [reply for reply in replies if reply is not None]
+    if len(done) != size:
+        raise CannotEvaluate(f"only {len(done)} of {size} concurrent refreshes completed")
+    return done
+
+
+def tally(replies: Sequence[RefreshReply]) -> str:
+    counts = Counter(reply.code.name for reply in replies)
+    return f"{len(replies)} simultaneous refreshes: " + ", ".join(
+        f"{count} {code}" for code, count in counts.most_common())
+
+
+# Helpers: JWT access tokens (RT-17, RT-18) ----------------------------------------------------
+def parse_jws(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Header and claims of a JWT in JWS compact form, unverified; None for anything else."""
+    if token.count(".") != 2:
+        return None
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+    return (header, claims) if isinstance(claims, dict) else None
+
+
+def refreshed_jwt(target: TargetSession,
+                  ) -> tuple[str, dict[str, Any], dict[str, Any], RefreshReply]:
+    """A freshly refreshed access token in JWT form; `skip` when it is opaque."""
+    reply = target.refresh(target.fresh_tokens().refresh_token)
+    if not reply.ok or reply.response is None or not reply.response.auth_token.token:
+        raise CannotEvaluate(f"precondition failed: refresh answered {reply.status} without an "
+                             "access token (see RT-01)")
+    access_token = reply.response.auth_token.token
+    parsed = parse_jws(access_token)
+    if parsed is None:
+        pytest.skip("the access token is opaque, not a JWT in JWS compact form")
+    return access_token, parsed[0], parsed[1], reply
+
+
+# Helpers: guessing estimate (RT-15, RT-16) ----------------------------------------------------
+def issued_sample(target: TargetSession, size: int) -> dict[str, list[str]]:
+    """`size` access and refresh tokens issued by RefreshAccessToken, one refresh per fresh login:
+    a repeat within one family is RT-02's concern, a repeat across families is guessable."""
+    sample: dict[str, list[str]] = {"access": [], "refresh": []}
+    for _ in range(size):
+        tokens = target.fresh_tokens()
+        issued = target.refreshed(tokens.refresh_token, "refresh a freshly minted token").auth_token
+        if not issued.token:
+            raise CannotEvaluate("precondition failed: a refresh returned no access token "
+                                 "(see RT-01)")
+        sample["access"].append(issued.token)
+        # Without rotation the refresh token in use is still the minted one.
+        sample["refresh"].append(issued.refresh_token or tokens.refresh_token)
+    return sample
+
+
+def describe_sample(sample: dict[str, list[str]]) -> str:
+    return ", ".join(f"{len(tokens)} {kind}" for kind, tokens in sample.items()) + \
+        ", one refresh per fresh login"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    bits: float
+    varying: int       # character positions that vary across the sample
+    alphabet: int      # distinct characters seen at those positions
+    constant: int      # characters the sample shares (common prefix, suffix, fixed positions)
+    sample: int
+    claims: bool       # JWTs: estimated over their claims
+
+    def describe(self) -> str:
+        what = "the JWT claims" if self.claims else "the tokens"
+        return (f"about {self.bits:.0f} bits: {self.varying} varying characters of {what} from an "
+                f"alphabet of {self.alphabet} in a sample of {self.sample} ({self.constant} "
+                "constant characters ignored)")
+
+
+def estimate_entropy(tokens: Sequence[str]) -> Estimate:
+    """An estimate, from outside, of the entropy in what varies across a sample of tokens.
+
+    1. JWTs count only their claims (canonical JSON): the header is constant, and the suite has
+       no key, so it cannot tell a keyed signature from a digest of the claims. `iat`/`exp`
+       differ only in their last digits within a run; a random `jti` is what carries entropy.
+    2. The common prefix and suffix are stripped, and what remains is aligned by position
+       (left; unequal lengths count only up to the shortest). Positions where every token
+       agrees are constant padding and count nothing.
+    3. Each varying position is credited log2(A) bits, A being the alphabet observed over all
+       varying positions, scaled by log2(d) / log2(E[d]), where d is the number of distinct
+       characters seen at that position and E[d] = A(1 - (1 - 1/A)^n) what a uniform draw from A
+       would show in n tokens (capped at 1): a position that varies less than random characters
+       would (a timestamp's tens of seconds, a UUID's variant nibble) is credited less.
+
+    Constants, counters, timestamps and short random parts behind padding therefore score low
+    (64 random hex digits score 64 bits; a counter a handful); 256-bit base64url tokens score
+    about 250 and HS256 JWTs with a 128-bit jti about 130. It cannot see structure a function
+    hides (a hashed counter looks random): it is a floor for the obvious, not a proof."""
+    claims = [parse_jws(token) for token in tokens]
+    is_jwt = all(parsed is not None for parsed in claims)
+    texts = [json.dumps(parsed[1], sort_keys=True, separators=(",", ":")) if parsed else token
+             for token, parsed in zip(tokens, claims)] if is_jwt else list(tokens)
+    prefix = len(os.path.commonprefix(texts))
+    rests = [text[prefix:] for text in texts]
+    suffix = len(os.path.commonprefix([rest[::-1] for rest in rests]))
+    middles = [rest[:len(rest) - suffix] for rest in rests]
+    width = min((len(middle) for middle in middles), default=0)
+    columns = [{middle[i] for middle in middles} for i in range(width)]
+    varying = [column for column in columns if len(column) > 1]
+    alphabet: set[str] = set().union(*varying)
+    constant = round(sum(map(len, texts)) / max(len(texts), 1)) - len(varying)
+    bits = 0.0
+    if varying:
+        size, n = len(alphabet), len(texts)
+        expected_distinct = size * (1 - (1 - 1 / size) ** n)
+        bits = sum(math.log2(size) * min(1.0, math.log2(len(column)) / math.log2(expected_distinct))
+                   for column in varying)
+    return Estimate(bits, len(varying), len(alphabet), constant, len(texts), is_jwt)

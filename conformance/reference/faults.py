@@ -21,6 +21,7 @@ class Flavor:
     name: str
     summary: str
     warns: frozenset[str] = frozenset()  # SHOULD requirements this flavour may legitimately miss
+    reuse_grace: float = 0.0  # a grace window the server declares (the suite is told of it)
 
 
 def _faults(*faults: Fault) -> dict[str, Fault]:
@@ -32,7 +33,7 @@ def _ids(*ids: str) -> frozenset[str]:
 
 
 FAULTS: dict[str, Fault] = _faults(
-    Fault("refresh-unimplemented", _ids("CT-01", "RT-01", "RT-05"),
+    Fault("refresh-unimplemented", _ids("CT-01", "RT-01", "RT-05", "RT-06"),
           "RefreshAccessToken answers UNIMPLEMENTED, as if not served at its full path."),
     Fault("refresh-omits-user", _ids("CT-02"),
           "An OK refresh response has no `user`."),
@@ -40,17 +41,61 @@ FAULTS: dict[str, Fault] = _faults(
           "An OK refresh response carries an empty access token."),
     Fault("refreshed-access-token-unusable", _ids("RT-04"),
           "GetMe rejects access tokens minted by RefreshAccessToken."),
-    Fault("unknown-refresh-token-permission-denied", _ids("RT-05"),
+    # An access token presented as refresh token is an unknown one too (RT-07), and the status
+    # tells unknown tokens from rotated-out ones (RT-19).
+    Fault("unknown-refresh-token-permission-denied", _ids("RT-05", "RT-07", "RT-19"),
           "An unknown refresh token gets PERMISSION_DENIED instead of UNAUTHENTICATED."),
     Fault("get-me-without-authorization-ok", _ids("RT-09"),
           "GetMe without authorization metadata answers OK with the test user."),
+    # RT: refresh semantics -------------------------------------------------------------------
+    Fault("access-token-repeated-in-family", _ids("RT-02"),
+          "Every refresh of a token family returns the access token of its first refresh."),
+    Fault("refresh-returns-another-user", _ids("RT-03"),
+          "The refresh response's `user` is another user (the access token is still the owner's)."),
+    Fault("empty-refresh-token-accepted", _ids("RT-06"),
+          "An empty refresh_token logs in as the first user."),
+    Fault("access-token-accepted-as-refresh-token", _ids("RT-07"),
+          "A live access token presented as refresh token starts a new session."),
+    Fault("get-me-accepts-refresh-token", _ids("RT-08"),
+          "GetMe accepts a live refresh token as Bearer token."),
+    Fault("refresh-token-not-rotated", _ids("RT-10"),
+          "A refresh returns the presented refresh token again and leaves it valid."),
+    Fault("rotated-refresh-token-still-valid", _ids("RT-11", "RT-12", "RT-14"),
+          "A refresh issues a new refresh token but the presented one stays valid."),
+    Fault("refresh-locked-but-rotated-token-kept", _ids("RT-11", "RT-12", "RT-14"),
+          "A per-token try-lock turns a burst's others away (ABORTED), but the presented token "
+          "stays valid: after a burst, two refresh tokens work."),
+    Fault("reuse-not-detected", _ids("RT-12"),
+          "Replaying a rotated-out token is refused, but its family is not revoked."),
+    Fault("rotated-refresh-token-unusable", _ids("RT-13"),
+          "The refresh token a refresh returns is not the one stored: the chain breaks."),
+    Fault("rotation-not-atomic", _ids("RT-14"),
+          "Rotation checks, then spends, outside one transaction: concurrent refreshes "
+          "double-spend."),
+    Fault("low-entropy-refresh-tokens", _ids("RT-15", "RT-16"),
+          "Refresh tokens are 64 random bits behind a 35-character constant."),
+    Fault("jwt-alg-none", _ids("RT-17"),
+          "Access tokens are unsigned JWTs (`alg: none`)."),
+    Fault("jwt-lifetime-mismatch", _ids("RT-18"),
+          "JWT access tokens have exp - iat four times the stated expires_in."),
+    Fault("refresh-error-oracle", _ids("RT-19"),
+          "Rotated-out and revoked refresh tokens get messages that differ from an unknown one."),
+    Fault("get-me-scheme-case-sensitive", _ids("RT-20"),
+          "GetMe accepts only the exact scheme `Bearer`, not `bearer`."),
 )
 
 FLAVORS: dict[str, Flavor] = {
     flavor.name: flavor
     for flavor in (
-        Flavor("jwt-access-tokens", "Access tokens are HS256 JWTs with iat, exp, sub and jti."),
+        Flavor("jwt-access-tokens",
+               "Access tokens are HS256 JWTs with iat, exp, sub and a 256-bit jti."),
         Flavor("invalid-argument-for-malformed",
                "Refresh tokens that are not 1*VSCHAR get INVALID_ARGUMENT."),
+        Flavor("unauthenticated-for-empty",
+               "An empty refresh_token gets UNAUTHENTICATED instead of INVALID_ARGUMENT."),
+        Flavor("aborted-race-losers",
+               "A rotated-out token back within 100 ms (a race loser) gets ABORTED."),
+        Flavor("reuse-grace-1s", "A rotated-out token is accepted for 1 s after rotation; the "
+               "embedded server declares the window to the suite.", reuse_grace=1.0),
     )
 }

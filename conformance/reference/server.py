@@ -57,6 +57,8 @@ class ServerOptions:
         unknown = (set(self.faults) - FAULTS.keys()) | (set(self.flavors) - FLAVORS.keys())
         if unknown:
             raise ValueError(f"unknown fault or flavor: {', '.join(sorted(unknown))}")
+        # A flavour with a grace window widens the one asked for, never narrows it.
+        self.reuse_grace = max([self.reuse_grace, *(FLAVORS[f].reuse_grace for f in self.flavors)])
 
 
 class ReferenceServer:

@@ -16,7 +16,7 @@ import jwt
 from google.protobuf import json_format
 
 from conformance.proto import pb, pb_grpc
-from conformance.reference.store import RotationOutcome, Store, StoredUser
+from conformance.reference.store import Rotation, RotationOutcome, Store, StoredUser
 
 __all__ = ["Behaviour", "UserApiServicer"]
 
@@ -26,6 +26,13 @@ INVALID_BEARER = "missing or invalid bearer token"
 MAX_TOKEN_LENGTH = 4096
 VSCHAR = re.compile(r"[\x20-\x7e]+")
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 7235).
+# Flavour aborted-race-losers: a rotated-out token back this soon is a race loser, not a replay.
+RACE_WINDOW = 0.1
+# Fault refresh-error-oracle: messages that tell an attacker what became of a token.
+ORACLE_MESSAGES = {RotationOutcome.REUSED: "refresh token reuse detected; session revoked",
+                   RotationOutcome.REVOKED: "refresh token revoked"}
+# Fault refresh-returns-another-user: the uuid of a user the token was not issued to.
+ANOTHER_USER_UUID = "0b9a6f3e-5d2c-4e8b-9a71-3c6d2e1f4a58"
 BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
 
 Request = TypeVar("Request")
@@ -79,6 +86,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self._calls = 0
         self.unhandled_exceptions = 0   # reported by the plugin for the embedded server
         self._calls_lock = threading.Lock()
+        self._family_access: dict[str, str] = {}  # fault access-token-repeated-in-family
+        self._in_flight: set[str] = set()  # fault refresh-locked-but-rotated-token-kept
+        self._in_flight_lock = threading.Lock()
 
     def fault(self, name: str) -> bool:
         return name in self.behaviour.faults
@@ -95,8 +105,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         user = self.store.authenticate(request.email, request.password)
         if user is None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid credentials")
-        refresh_token = self._new_refresh_token()
-        self.store.add_refresh_token(refresh_token, user.uuid, family_id=str(uuid_lib.uuid4()))
+        refresh_token = self._new_family(user)
         return pb.AuthnWithPasswordResponse(
             user=self._user_message(user), auth_token=self._auth_token(user, refresh_token))
 
@@ -107,30 +116,82 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
         presented = request.refresh_token
         if not presented:
+            user = self.store.any_user() if self.fault("empty-refresh-token-accepted") else None
+            if user is not None:  # the fault: an empty token logs in as some user
+                return self._refresh_response(user, self._new_family(user))
+            if self.flavor("unauthenticated-for-empty"):
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_GRANT)
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "refresh_token is required")
         if len(presented) > MAX_TOKEN_LENGTH or not VSCHAR.fullmatch(presented):
             code = (grpc.StatusCode.INVALID_ARGUMENT if self.flavor("invalid-argument-for-malformed")
                     else grpc.StatusCode.UNAUTHENTICATED)
             context.abort(code, INVALID_GRANT)
-        successor = self._new_refresh_token()
-        rotation = self.store.rotate(presented, successor, reuse_grace=self.behaviour.reuse_grace)
+        if self.fault("access-token-accepted-as-refresh-token"):
+            owner = self.store.access_token_user(presented)
+            user = self.store.user(owner) if owner else None
+            if user is not None:
+                return self._refresh_response(user, self._new_family(user))
+        not_rotated = self.fault("refresh-token-not-rotated")
+        kept = self.fault("rotated-refresh-token-still-valid") or self.fault(
+            "refresh-locked-but-rotated-token-kept")
+        successor = presented if not_rotated else self._new_refresh_token()
+        if self.fault("refresh-locked-but-rotated-token-kept") and not self._try_lock(presented):
+            context.abort(grpc.StatusCode.ABORTED, "concurrent refresh with the same token")
+        try:
+            rotation = self.store.rotate(
+                presented, successor, reuse_grace=self.behaviour.reuse_grace,
+                atomic=not self.fault("rotation-not-atomic"),
+                detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept))
+        finally:
+            self._in_flight.discard(presented)
         if rotation.outcome is not RotationOutcome.ROTATED:
-            code = grpc.StatusCode.UNAUTHENTICATED
-            if rotation.outcome is RotationOutcome.UNKNOWN and self.fault(
-                    "unknown-refresh-token-permission-denied"):
-                code = grpc.StatusCode.PERMISSION_DENIED
-            context.abort(code, INVALID_GRANT)
+            context.abort(*self._refusal(rotation))
         assert rotation.user_uuid is not None
         user = self.store.user(rotation.user_uuid)
         if user is None:  # the user was deleted after the token was issued
             context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_GRANT)
-        auth_token = self._auth_token(user, successor, usable=not self.fault(
+        return self._refresh_response(user, successor, rotation.family_id)
+
+    def _try_lock(self, refresh_token: str) -> bool:
+        """Fault refresh-locked-but-rotated-token-kept: one refresh per token at a time, held long
+        enough that a burst meets it; the others are turned away."""
+        with self._in_flight_lock:
+            if refresh_token in self._in_flight:
+                return False
+            self._in_flight.add(refresh_token)
+        time.sleep(0.05)
+        return True
+
+    def _refusal(self, rotation: Rotation) -> tuple[grpc.StatusCode, str]:
+        """Status and message for a refresh token that did not rotate: one answer for all."""
+        outcome = rotation.outcome
+        if outcome is RotationOutcome.UNKNOWN and self.fault(
+                "unknown-refresh-token-permission-denied"):
+            return grpc.StatusCode.PERMISSION_DENIED, INVALID_GRANT
+        if (outcome is RotationOutcome.REUSED and self.flavor("aborted-race-losers")
+                and rotation.rotated_at is not None
+                and time.time() - rotation.rotated_at < RACE_WINDOW):
+            return grpc.StatusCode.ABORTED, "concurrent refresh with the same token"
+        if self.fault("refresh-error-oracle"):
+            return grpc.StatusCode.UNAUTHENTICATED, ORACLE_MESSAGES.get(outcome, INVALID_GRANT)
+        return grpc.StatusCode.UNAUTHENTICATED, INVALID_GRANT
+
+    def _refresh_response(self, user: StoredUser, refresh_token: str,
+                          family_id: str | None = None) -> pb.RefreshAccessTokenResponse:
+        auth_token = self._auth_token(user, refresh_token, usable=not self.fault(
             "refreshed-access-token-unusable"))
         if self.fault("refresh-empty-access-token"):
             auth_token.token = ""
+        if family_id is not None and self.fault("access-token-repeated-in-family"):
+            auth_token.token = self._family_access.setdefault(family_id, auth_token.token)
+        if self.fault("rotated-refresh-token-unusable"):
+            auth_token.refresh_token = self._new_refresh_token()  # never stored
         response = pb.RefreshAccessTokenResponse(auth_token=auth_token)
         if not self.fault("refresh-omits-user"):
-            response.user.CopyFrom(self._user_message(user))
+            shown = user
+            if self.fault("refresh-returns-another-user"):
+                shown = StoredUser(ANOTHER_USER_UUID, "someone.else@example.com", user.profile)
+            response.user.CopyFrom(self._user_message(shown))
         return response
 
     @_served
@@ -141,22 +202,41 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             if user is not None:
                 return pb.GetMeResponse(user=self._user_message(user))
         match = BEARER.fullmatch(authorization or "")
+        if match and self.fault("get-me-scheme-case-sensitive") and not match[0].startswith(
+                "Bearer "):
+            match = None
         user_uuid = self.store.access_token_user(match.group(1)) if match else None
+        if user_uuid is None and match and self.fault("get-me-accepts-refresh-token"):
+            state = self.store.refresh_token_state(match.group(1))
+            user_uuid = state[2] if state and state[0] == "active" else None
         user = self.store.user(user_uuid) if user_uuid else None
         if user is None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_BEARER)
         return pb.GetMeResponse(user=self._user_message(user))
 
     # helpers ---------------------------------------------------------------
-    @staticmethod
-    def _new_refresh_token() -> str:
+    def _new_family(self, user: StoredUser) -> str:
+        """The first refresh token of a new token family (a login)."""
+        refresh_token = self._new_refresh_token()
+        self.store.add_refresh_token(refresh_token, user.uuid, family_id=str(uuid_lib.uuid4()))
+        return refresh_token
+
+    def _new_refresh_token(self) -> str:
+        if self.fault("low-entropy-refresh-tokens"):
+            return "rt." + "0" * 32 + secrets.token_hex(8)  # 64 random bits behind a constant
         return secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
 
     def _new_access_token(self, user: StoredUser) -> str:
-        if self.flavor("jwt-access-tokens"):
+        if self.flavor("jwt-access-tokens") or self.fault("jwt-alg-none") or self.fault(
+                "jwt-lifetime-mismatch"):
             now = int(time.time())
-            claims = {"sub": user.uuid, "iat": now, "exp": now + self.behaviour.access_token_lifetime,
-                      "jti": secrets.token_urlsafe(16)}
+            lifetime = self.behaviour.access_token_lifetime
+            if self.fault("jwt-lifetime-mismatch"):
+                lifetime *= 4  # exp disagrees with the expires_in the response states
+            claims = {"sub": user.uuid, "iat": now, "exp": now + lifetime,
+                      "jti": secrets.token_urlsafe(32)}
+            if self.fault("jwt-alg-none"):
+                return jwt.encode(claims, None, algorithm="none")
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
         return secrets.token_urlsafe(32)
 

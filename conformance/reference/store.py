@@ -72,6 +72,7 @@ class Rotation:
     outcome: RotationOutcome
     user_uuid: str | None = None
     family_id: str | None = None
+    rotated_at: float | None = None  # when a REUSED token was rotated out
 
 
 @dataclass
@@ -117,6 +118,13 @@ class Store:
             return None
         return StoredUser(user_uuid, email, json.loads(profile))
 
+    def any_user(self) -> StoredUser | None:
+        """The first seeded user (for faults that hand out a user without a credential)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT uuid, email, profile FROM users ORDER BY rowid LIMIT 1").fetchone()
+        return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
+
     def user(self, user_uuid: str) -> StoredUser | None:
         with self._lock:
             row = self._db.execute(
@@ -125,12 +133,6 @@ class Store:
         return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
 
     # tokens --------------------------------------------------------------
-    def any_user(self) -> StoredUser | None:
-        """Some user (for the fault that answers GetMe without authorization)."""
-        with self._lock:
-            row = self._db.execute("SELECT uuid, email, profile FROM users LIMIT 1").fetchone()
-        return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
-
     def add_refresh_token(self, token: str, user_uuid: str, family_id: str) -> None:
         with self._lock:
             self._insert_refresh(token, user_uuid, family_id)
@@ -172,7 +174,10 @@ class Store:
         """
         token_hash = hash_token(token)
         if not atomic:
-            return self._rotate_with_race(token, successor)
+            found = self.refresh_token_state(token)
+            if found is not None and found[0] == "active":
+                return self._spend_after_gap(token, successor, found[1], found[2])
+            # Unknown, reused and revoked tokens take the usual path below.
         with self._lock:
             row = self._db.execute(
                 "SELECT state, family_id, user_uuid, rotated_at FROM refresh_tokens "
@@ -196,15 +201,12 @@ class Store:
                 if detect_reuse:
                     self._db.execute("UPDATE refresh_tokens SET state = 'revoked' "
                                      "WHERE family_id = ?", (family_id,))
-                return Rotation(RotationOutcome.REUSED, user_uuid, family_id)
+                return Rotation(RotationOutcome.REUSED, user_uuid, family_id, rotated_at)
             return Rotation(RotationOutcome.REVOKED, user_uuid, family_id)
 
-    def _rotate_with_race(self, token: str, successor: str) -> Rotation:
-        """Check-then-act across an unlocked gap: the double spend of the non-atomic fault."""
-        found = self.refresh_token_state(token)
-        if found is None or found[0] != "active":
-            return Rotation(RotationOutcome.UNKNOWN if found is None else RotationOutcome.REVOKED)
-        _, family_id, user_uuid = found
+    def _spend_after_gap(self, token: str, successor: str, family_id: str,
+                         user_uuid: str) -> Rotation:
+        """Act on a check made outside the lock: the double spend of fault rotation-not-atomic."""
         time.sleep(0.02)  # widen the window a real check-then-act leaves open
         with self._lock:
             self._db.execute("UPDATE refresh_tokens SET state = 'rotated', rotated_at = ? "
