@@ -13,7 +13,8 @@ from typing import Any
 import jwt
 import pytest
 
-from conformance.checks.test_rt import MUST_BITS, SHOULD_BITS, estimate_entropy
+from conformance.checks.test_rt import MUST_BITS, SHOULD_BITS
+from conformance.token_analysis import estimate_entropy
 from conformance.reference import ReferenceServer, ServerOptions
 
 SAMPLE_SIZES = (8, 16, 64)  # the profiles' entropy_sample: quick, standard, nightly

@@ -6,9 +6,6 @@ never spend each other's tokens and can run in any order or in parallel.
 
 from __future__ import annotations
 
-import json
-import math
-import os
 import threading
 import time
 from collections import Counter
@@ -16,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 import pytest
 
 from conformance.client import Reply
@@ -25,6 +21,7 @@ from conformance.lookalike import lookalike
 from conformance.proto import pb
 from conformance.redact import redact
 from conformance.target import TargetSession
+from conformance.token_analysis import estimate_entropy, parse_jws
 from conformance.tokens import TokenPair
 from conformance.violations import ensure, ensure_status, violation
 
@@ -546,18 +543,6 @@ def tally(replies: Sequence[RefreshReply]) -> str:
 
 
 # Helpers: JWT access tokens (RT-17, RT-18) ----------------------------------------------------
-def parse_jws(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """Header and claims of a JWT in JWS compact form, unverified; None for anything else."""
-    if token.count(".") != 2:
-        return None
-    try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except (jwt.PyJWTError, ValueError, TypeError):
-        return None
-    return (header, claims) if isinstance(claims, dict) else None
-
-
 def refreshed_jwt(target: TargetSession,
                   ) -> tuple[str, dict[str, Any], dict[str, Any], RefreshReply]:
     """A freshly refreshed access token in JWT form; `skip` when it is opaque."""
@@ -592,60 +577,3 @@ def issued_sample(target: TargetSession, size: int) -> dict[str, list[str]]:
 def describe_sample(sample: dict[str, list[str]]) -> str:
     return ", ".join(f"{len(tokens)} {kind}" for kind, tokens in sample.items()) + \
         ", one refresh per fresh login"
-
-
-@dataclass(frozen=True)
-class Estimate:
-    bits: float
-    varying: int       # character positions that vary across the sample
-    alphabet: int      # distinct characters seen at those positions
-    constant: int      # characters the sample shares (common prefix, suffix, fixed positions)
-    sample: int
-    claims: bool       # JWTs: estimated over their claims
-
-    def describe(self) -> str:
-        what = "the JWT claims" if self.claims else "the tokens"
-        return (f"about {self.bits:.0f} bits: {self.varying} varying characters of {what} from an "
-                f"alphabet of {self.alphabet} in a sample of {self.sample} ({self.constant} "
-                "constant characters ignored)")
-
-
-def estimate_entropy(tokens: Sequence[str]) -> Estimate:
-    """An estimate, from outside, of the entropy in what varies across a sample of tokens.
-
-    1. JWTs count only their claims (canonical JSON): the header is constant, and the suite has
-       no key, so it cannot tell a keyed signature from a digest of the claims. `iat`/`exp`
-       differ only in their last digits within a run; a random `jti` is what carries entropy.
-    2. The common prefix and suffix are stripped, and what remains is aligned by position
-       (left; unequal lengths count only up to the shortest). Positions where every token
-       agrees are constant padding and count nothing.
-    3. Each varying position is credited log2(A) bits, A being the alphabet observed over all
-       varying positions, scaled by log2(d) / log2(E[d]), where d is the number of distinct
-       characters seen at that position and E[d] = A(1 - (1 - 1/A)^n) what a uniform draw from A
-       would show in n tokens (capped at 1): a position that varies less than random characters
-       would (a timestamp's tens of seconds, a UUID's variant nibble) is credited less.
-
-    Constants, counters, timestamps and short random parts behind padding therefore score low
-    (64 random hex digits score 64 bits; a counter a handful); 256-bit base64url tokens score
-    about 250 and HS256 JWTs with a 128-bit jti about 130. It cannot see structure a function
-    hides (a hashed counter looks random): it is a floor for the obvious, not a proof."""
-    claims = [parse_jws(token) for token in tokens]
-    is_jwt = all(parsed is not None for parsed in claims)
-    texts = [json.dumps(parsed[1], sort_keys=True, separators=(",", ":")) if parsed else token
-             for token, parsed in zip(tokens, claims)] if is_jwt else list(tokens)
-    prefix = len(os.path.commonprefix(texts))
-    rests = [text[prefix:] for text in texts]
-    suffix = len(os.path.commonprefix([rest[::-1] for rest in rests]))
-    middles = [rest[:len(rest) - suffix] for rest in rests]
-    width = min((len(middle) for middle in middles), default=0)
-    columns = [{middle[i] for middle in middles} for i in range(width)]
-    varying = [column for column in columns if len(column) > 1]
-    alphabet: set[str] = set().union(*varying)
-    constant = round(sum(map(len, texts)) / max(len(texts), 1)) - len(varying)
-    bits = 0.0
-    if varying:
-        size, n = len(alphabet), len(texts)
-        expected_distinct = size * (1 - (1 - 1 / size) ** n)
-        bits = sum(math.log2(size) * min(1.0, math.log2(len(column)) / math.log2(expected_distinct))
-                   for column in varying)
-    return Estimate(bits, len(varying), len(alphabet), constant, len(texts), is_jwt)
