@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+import traceback
 import uuid as uuid_lib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,9 +16,9 @@ import jwt
 from google.protobuf import json_format
 
 from conformance.proto import pb, pb_grpc
-from conformance.reference.store import RotationOutcome, Store, StoredUser
+from conformance.reference.store import Rotation, RotationOutcome, Store, StoredUser
 
-__all__ = ["Behaviour", "UserApiServicer"]
+__all__ = ["UNDECODABLE", "Behaviour", "UserApiServicer"]
 
 # One message for every failed credential, so the answer is no oracle (RFC 6749 §5.2).
 INVALID_GRANT = "invalid refresh token"
@@ -26,6 +27,13 @@ MAX_TOKEN_LENGTH = 4096
 VSCHAR = re.compile(r"[\x20-\x7e]+")
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 7235).
 BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
+# Faults of the FZ checks: the shape of this server's refresh tokens (token_urlsafe(32)), and the
+# size from which the slow fault stalls.
+OWN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+HUGE_TOKEN = 512 * 1024
+# What the lenient decoder of fault refresh-accepts-wire-garbage passes on for undecodable bytes
+# (None would make the gRPC library fail the call itself).
+UNDECODABLE = pb.RefreshAccessTokenRequest()
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -56,6 +64,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self.store = store
         self.behaviour = behaviour
         self._jwt_key = secrets.token_bytes(32)
+        self._poisoned = False               # fault nul-byte-poisons-server
+        self._issued: list[str] = []         # fault refresh-token-prefix-match
+        self._last_login: str | None = None  # fault unknown-shaped-refresh-token-ok
 
     def fault(self, name: str) -> bool:
         return name in self.behaviour.faults
@@ -73,7 +84,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if user is None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid credentials")
         refresh_token = self._new_refresh_token()
-        self.store.add_refresh_token(refresh_token, user.uuid, family_id=str(uuid_lib.uuid4()))
+        self.store.add_refresh_token(self._token_key(refresh_token), user.uuid,
+                                     family_id=str(uuid_lib.uuid4()))
+        self._last_login = user.uuid
         return pb.AuthnWithPasswordResponse(
             user=self._user_message(user), auth_token=self._auth_token(user, refresh_token))
 
@@ -82,25 +95,30 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                            context: grpc.ServicerContext) -> pb.RefreshAccessTokenResponse:
         if self.fault("refresh-unimplemented"):
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
-        presented = request.refresh_token
+        if request is UNDECODABLE:  # only with fault refresh-accepts-wire-garbage (server.py)
+            return pb.RefreshAccessTokenResponse()
+        presented = self._malformed_input_faults(request.refresh_token, context)
         if not presented:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "refresh_token is required")
         if len(presented) > MAX_TOKEN_LENGTH or not VSCHAR.fullmatch(presented):
             code = (grpc.StatusCode.INVALID_ARGUMENT if self.flavor("invalid-argument-for-malformed")
                     else grpc.StatusCode.UNAUTHENTICATED)
-            context.abort(code, INVALID_GRANT)
+            context.abort(code, self._invalid_grant(presented))
         successor = self._new_refresh_token()
-        rotation = self.store.rotate(presented, successor, reuse_grace=self.behaviour.reuse_grace)
+        rotation = self.store.rotate(self._token_key(presented), self._token_key(successor),
+                                     reuse_grace=self.behaviour.reuse_grace)
+        if rotation.outcome is RotationOutcome.UNKNOWN:
+            rotation = self._loose_match_faults(presented, successor, rotation)
         if rotation.outcome is not RotationOutcome.ROTATED:
             code = grpc.StatusCode.UNAUTHENTICATED
             if rotation.outcome is RotationOutcome.UNKNOWN and self.fault(
                     "unknown-refresh-token-permission-denied"):
                 code = grpc.StatusCode.PERMISSION_DENIED
-            context.abort(code, INVALID_GRANT)
+            context.abort(code, self._invalid_grant(presented))
         assert rotation.user_uuid is not None
         user = self.store.user(rotation.user_uuid)
         if user is None:  # the user was deleted after the token was issued
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_GRANT)
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, self._invalid_grant(presented))
         auth_token = self._auth_token(user, successor, usable=not self.fault(
             "refreshed-access-token-unusable"))
         if self.fault("refresh-empty-access-token"):
@@ -124,9 +142,70 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_BEARER)
         return pb.GetMeResponse(user=self._user_message(user))
 
+    # faults of robustness under malformed input (FZ) -------------------------
+    def _malformed_input_faults(self, presented: str, context: grpc.ServicerContext) -> str:
+        """The presented refresh token as the FZ faults mishandle it (unchanged without them)."""
+        if self.fault("non-ascii-refresh-token-crashes"):
+            presented.encode("ascii")  # UnicodeEncodeError escapes: gRPC answers UNKNOWN
+        if self.fault("nul-byte-poisons-server") and "\x00" in presented:
+            self._poisoned = True
+        if self._poisoned:  # from then on every refresh token looks unknown
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_GRANT)
+        if self.fault("huge-refresh-token-stalls") and len(presented) >= HUGE_TOKEN:
+            time.sleep(min(context.time_remaining() or 0.0, 30.0) + 0.2)  # past the deadline
+        if self.fault("refresh-token-whitespace-trimmed"):
+            presented = presented.strip()
+        return presented
+
+    def _token_key(self, token: str) -> str:
+        """What the store indexes a refresh token by: the token itself, unless a fault compares
+        loosely (a case-insensitive collation; an unverified JWT's jti claim)."""
+        if self.fault("refresh-token-case-insensitive"):
+            return token.lower()
+        if self.fault("refresh-jwt-signature-not-verified"):
+            try:
+                return str(jwt.decode(token, options={"verify_signature": False})["jti"])
+            except (jwt.PyJWTError, KeyError):
+                return token
+        return token
+
+    def _loose_match_faults(self, presented: str, successor: str, rotation: Rotation,
+                            ) -> Rotation:
+        """Second chances that the FZ faults give an unknown refresh token."""
+        reuse_grace = self.behaviour.reuse_grace
+        if self.fault("refresh-token-prefix-match") and len(presented) >= 8:
+            # as `WHERE token LIKE :presented || '%'` would
+            full = next((t for t in reversed(self._issued) if t.startswith(presented)), None)
+            if full is not None:
+                return self.store.rotate(full, successor, reuse_grace=reuse_grace)
+        if self.fault("unknown-shaped-refresh-token-ok") and OWN_SHAPE.fullmatch(presented) \
+                and self._last_login is not None:
+            self.store.add_refresh_token(successor, self._last_login, str(uuid_lib.uuid4()))
+            return Rotation(RotationOutcome.ROTATED, self._last_login)
+        return rotation
+
+    def _invalid_grant(self, presented: str) -> str:
+        """The message of a failed refresh: one fixed text, unless an FZ fault leaks into it."""
+        if self.fault("error-echoes-refresh-token"):
+            return f"{INVALID_GRANT}: {ascii(presented[:100])}"
+        if self.fault("error-leaks-traceback"):
+            try:
+                raise LookupError("refresh token not found")
+            except LookupError as error:
+                trace = "".join(traceback.format_exception(error))
+            return f"{INVALID_GRANT} ({trace.strip().replace(chr(10), ' | ')})"
+        if self.fault("error-message-not-printable-ascii"):
+            return f"{INVALID_GRANT}\r\njeton de rafra\u00eechissement invalide"
+        return INVALID_GRANT
+
     # helpers ---------------------------------------------------------------
-    @staticmethod
-    def _new_refresh_token() -> str:
+    def _new_refresh_token(self) -> str:
+        if self.flavor("jwt-refresh-tokens") or self.fault("refresh-jwt-signature-not-verified"):
+            claims = {"jti": secrets.token_urlsafe(32), "iat": int(time.time()), "typ": "refresh"}
+            return jwt.encode(claims, self._jwt_key, algorithm="HS256")
+        if self.fault("refresh-token-prefix-match"):
+            self._issued.append(token := secrets.token_urlsafe(32))
+            return token
         return secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
 
     def _new_access_token(self, user: StoredUser) -> str:
