@@ -22,7 +22,6 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from conformance import plugin
 from conformance.client import CallRecord, Reply
-from conformance.errors import CannotEvaluate
 from conformance.proto import GET_ME_METHOD, pb
 from conformance.redact import redact
 from conformance.strategies import FAMILIES, Tagged, family_examples, near_misses, \

@@ -31,7 +31,8 @@ def _ids(*ids: str) -> frozenset[str]:
 
 
 FAULTS: dict[str, Fault] = _faults(
-    Fault("refresh-unimplemented", _ids("CT-01", "RT-01", "RT-05"),
+    Fault("refresh-unimplemented", _ids("CT-01", "RT-01", "RT-05", "FZ-01", "FZ-02", "FZ-03",
+                                        "FZ-05", "FZ-06"),
           "RefreshAccessToken answers UNIMPLEMENTED, as if not served at its full path."),
     Fault("refresh-omits-user", _ids("CT-02"),
           "An OK refresh response has no `user`."),
@@ -39,7 +40,7 @@ FAULTS: dict[str, Fault] = _faults(
           "An OK refresh response carries an empty access token."),
     Fault("refreshed-access-token-unusable", _ids("RT-04"),
           "GetMe rejects access tokens minted by RefreshAccessToken."),
-    Fault("unknown-refresh-token-permission-denied", _ids("RT-05"),
+    Fault("unknown-refresh-token-permission-denied", _ids("RT-05", "FZ-01", "FZ-02", "FZ-03"),
           "An unknown refresh token gets PERMISSION_DENIED instead of UNAUTHENTICATED."),
     Fault("get-me-without-authorization-ok", _ids("RT-09"),
           "GetMe without authorization metadata answers OK with the test user."),

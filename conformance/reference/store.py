@@ -117,6 +117,12 @@ class Store:
             return None
         return StoredUser(user_uuid, email, json.loads(profile))
 
+    def any_user(self) -> StoredUser | None:
+        """Some user (the first seeded): for the fault get-me-without-authorization-ok."""
+        with self._lock:
+            row = self._db.execute("SELECT uuid FROM users ORDER BY rowid LIMIT 1").fetchone()
+        return self.user(row[0]) if row else None
+
     def user(self, user_uuid: str) -> StoredUser | None:
         with self._lock:
             row = self._db.execute(
