@@ -133,3 +133,11 @@ def test_a_clean_campaign_presents_every_example_and_finds_nothing() -> None:
     assert fz._Campaign(target, TOKEN).run() is None  # type: ignore[arg-type]
     assert "\x00" in target.calls and "" in target.calls
     assert len(target.calls) >= PROFILES["quick"].fuzz_examples
+
+
+def test_shrinking_stops_when_its_time_budget_is_spent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fz, "SHRINK_SECONDS", 0.0)
+    target = _FakeTarget()
+    finding = fz._Campaign(target, TOKEN).run()  # type: ignore[arg-type]
+    assert finding is not None and finding.family == "base64"
+    assert target.calls <= len(fz.family_examples(TOKEN, 1)) + target.profile.fuzz_examples

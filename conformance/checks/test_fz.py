@@ -158,8 +158,8 @@ def test_fz05_target_still_serves_a_valid_refresh_after_the_campaign(
            reply=reply)
 
 
-# Probes FZ-04 sends itself, so that it has something to scan even when run alone (--only).
-def _leak_probes() -> list[str]:
+# Probes the scans send themselves, so that each has something to scan even when run alone.
+def _scan_probes() -> list[str]:
     canary = "fz04-canary-" + secrets.token_urlsafe(12)
     return [canary, canary + "' OR '1'='1", canary + "\u00e9", canary + "\x00", canary[:4]]
 
@@ -170,7 +170,7 @@ def test_fz04_no_error_response_leaks_the_token_or_internals(target: TargetSessi
     """FZ-04: no error response of the whole run (every call of every check, scanned at the end)
     contains the presented credential (8+ characters) or internals: stack traces, exception
     class names, SQL, file paths (RFC 6749 §10.4; ASVS 5.0 16.5.1)."""
-    for probe in _leak_probes():
+    for probe in _scan_probes():
         target.refresh(probe)
     errors = _error_records(target)
     leaking = [leaks for leaks in map(list, map(_leaks, errors)) if leaks]
@@ -185,6 +185,8 @@ def test_fz04_no_error_response_leaks_the_token_or_internals(target: TargetSessi
 def test_fz08_error_messages_are_printable_ascii(target: TargetSession) -> None:
     """FZ-08: every error message of the run is printable ASCII (%x20-7E) without CR or LF, as
     RFC 6749 §5.2 restricts error_description (scanned at the end of the run)."""
+    for probe in _scan_probes():
+        target.refresh(probe)
     errors = _error_records(target)
     bad = [record for record in errors if not PRINTABLE.fullmatch(record.details)]
     ensure(not bad, "Error message is not printable ASCII",
