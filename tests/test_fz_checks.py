@@ -38,6 +38,7 @@ LEAKS = {
     "file path": 'error in /usr/lib/python3.11/site-packages/app/store.py',
     "Go panic": "panic: runtime error: index out of range [3] with length 3",
     "Java frame": "at com.example.Tokens.find(Tokens.java:42)",
+    "Windows path": "cannot open C:\\srv\\tokens.db",
 }
 CLEAN = {
     "fixed text": "invalid refresh token",
@@ -50,6 +51,7 @@ CLEAN = {
     "plain word Error": "Error: token rejected",
     "lower-case English": "please select a token from your account",
     "client deadline": "Deadline Exceeded",
+    "documentation URL": "invalid_grant, see https://docs.example.com/app/errors#invalid-grant",
 }
 
 

@@ -314,7 +314,7 @@ INTERNALS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE\b.*\bSET\b|\bDELETE FROM\b|SQLSTATE|"
         r"(?i:sqlite)|\bORA-\d{5}\b|syntax error at or near|no such (?:table|column)|psycopg")),
     ("a file path", re.compile(
-        r"/(?:usr|home|var|opt|srv|app|root|lib|tmp)/|\b[A-Za-z]:\\\\|\.py\b\"?|"
+        r"(?<![\w.:/-])/(?:usr|home|var|opt|srv|app|root|lib|tmp)/|\b[A-Za-z]:\\\w|\.py\b\"?|"
         r"\.(?:go|java|js|ts|rb|php|cs|rs):\d+|site-packages|node_modules")),
 )
 

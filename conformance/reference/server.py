@@ -133,7 +133,7 @@ def _lenient_refresh_request(data: bytes) -> pb.RefreshAccessTokenRequest:
 
 def _add_with_lenient_refresh_decoding(servicer: UserApiServicer, server: grpc.Server) -> None:
     """Fault refresh-accepts-wire-garbage: the service with a RefreshAccessToken decoder that
-    lets undecodable bytes through (as None) instead of failing the call."""
+    lets undecodable bytes through (as UNDECODABLE) instead of failing the call."""
     capture = _HandlerCapture()
     pb_grpc.add_UserApiServiceServicer_to_server(servicer, capture)
     handlers = dict(capture.handlers)
