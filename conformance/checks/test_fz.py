@@ -121,7 +121,7 @@ WIRE_GARBAGE: dict[str, bytes] = {
     "truncated length": b"\x0a\x10abc",
     "missing length": b"\x0a",
     "invalid UTF-8 in field 1": b"\x0a\x04ab\xc3\x28",
-    "UTF-16 surrogate in field 1": b"\x0a\x03\xed\xa0\x80",
+    "UTF-8-encoded surrogate U+D800 in field 1": b"\x0a\x03\xed\xa0\x80",
     "lone continuation byte in field 1": b"\x0a\x01\x80",
 }
 
@@ -160,7 +160,7 @@ def test_fz05_target_still_serves_a_valid_refresh_after_the_campaign(
 
 # Probes the scans send themselves, so that each has something to scan even when run alone.
 def _scan_probes() -> list[str]:
-    canary = "fz04-canary-" + secrets.token_urlsafe(12)
+    canary = "fz-canary-" + secrets.token_urlsafe(12)
     return [canary, canary + "' OR '1'='1", canary + "\u00e9", canary + "\x00", canary[:4]]
 
 
