@@ -75,6 +75,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(id): the catalogue requirement a check enforces")
     config.addinivalue_line("markers", "must: checks of MUST requirements")
     config.addinivalue_line("markers", "should: checks of SHOULD requirements")
+    config.addinivalue_line("markers", "late: runs after the ordinary checks (see RUN_PHASES)")
+    config.addinivalue_line("markers", "last: runs after every other check (see RUN_PHASES)")
     if not _collects_checks(config):
         return
     try:
@@ -183,6 +185,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+    items.sort(key=_run_phase)  # stable: file order is kept within a phase
+
+
+# Checks run in phases, whatever their module's name: `late` ones (the fuzz campaign, which may
+# damage a target) after the ordinary checks, so that a crash is not reported against other
+# requirements; `last` ones (FZ-04, FZ-08: scans of every call of the run) after everything.
+RUN_PHASES = ("late", "last")
+
+
+def _run_phase(item: pytest.Item) -> int:
+    return max((RUN_PHASES.index(m.name) + 1 for m in item.iter_markers()
+                if m.name in RUN_PHASES), default=0)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -282,6 +296,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _current_run() -> ConformanceRun | None:
     return _CONFIG[0].stash.get(RUN, None) if _CONFIG else None
+
+
+# Hypothesis (FZ-01): its example database lives in the report directory, so that a failure
+# found by one run (say, the nightly) is replayed first by the next run with the same
+# --report-dir; and the seed given with hypothesis's own --hypothesis-seed.
+def hypothesis_database_dir() -> Path | None:
+    run = _current_run()
+    return run.settings.report_dir / "hypothesis" if run is not None else None
+
+
+def hypothesis_seed() -> str | None:
+    seed = _CONFIG[0].getoption("--hypothesis-seed", None) if _CONFIG else None
+    return None if seed is None else str(seed)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-html renders the summary from these results

@@ -33,7 +33,8 @@ def _ids(*ids: str) -> frozenset[str]:
 
 
 FAULTS: dict[str, Fault] = _faults(
-    Fault("refresh-unimplemented", _ids("CT-01", "RT-01", "RT-05", "RT-06"),
+    Fault("refresh-unimplemented", _ids("CT-01", "RT-01", "RT-05", "RT-06", "FZ-01", "FZ-02",
+                                        "FZ-03", "FZ-05", "FZ-06"),
           "RefreshAccessToken answers UNIMPLEMENTED, as if not served at its full path."),
     Fault("refresh-omits-user", _ids("CT-02"),
           "An OK refresh response has no `user`."),
@@ -43,7 +44,8 @@ FAULTS: dict[str, Fault] = _faults(
           "GetMe rejects access tokens minted by RefreshAccessToken."),
     # An access token presented as refresh token is an unknown one too (RT-07), and the status
     # tells unknown tokens from rotated-out ones (RT-19).
-    Fault("unknown-refresh-token-permission-denied", _ids("RT-05", "RT-07", "RT-19"),
+    Fault("unknown-refresh-token-permission-denied", _ids("RT-05", "RT-07", "RT-19", "FZ-01",
+                                                          "FZ-02", "FZ-03"),
           "An unknown refresh token gets PERMISSION_DENIED instead of UNAUTHENTICATED."),
     Fault("get-me-without-authorization-ok", _ids("RT-09"),
           "GetMe without authorization metadata answers OK with the test user."),
@@ -52,7 +54,7 @@ FAULTS: dict[str, Fault] = _faults(
           "Every refresh of a token family returns the access token of its first refresh."),
     Fault("refresh-returns-another-user", _ids("RT-03"),
           "The refresh response's `user` is another user (the access token is still the owner's)."),
-    Fault("empty-refresh-token-accepted", _ids("RT-06"),
+    Fault("empty-refresh-token-accepted", _ids("FZ-01", "FZ-07", "RT-06"),
           "An empty refresh_token logs in as the first user."),
     Fault("access-token-accepted-as-refresh-token", _ids("RT-07"),
           "A live access token presented as refresh token starts a new session."),
@@ -82,6 +84,34 @@ FAULTS: dict[str, Fault] = _faults(
           "Rotated-out and revoked refresh tokens get messages that differ from an unknown one."),
     Fault("get-me-scheme-case-sensitive", _ids("RT-20"),
           "GetMe accepts only the exact scheme `Bearer`, not `bearer`."),
+    # FZ: robustness under malformed input --------------------------------------------------
+    Fault("non-ascii-refresh-token-crashes", _ids("FZ-01", "FZ-04"),
+          "A non-ASCII refresh token raises an unhandled exception: gRPC answers UNKNOWN with "
+          "'Exception calling application: ...'.", crashes=True),
+    Fault("refresh-token-prefix-match", _ids("FZ-02"),
+          "A prefix (8+ characters) of an issued refresh token is accepted as the token."),
+    Fault("refresh-token-case-insensitive", _ids("FZ-02"),
+          "Refresh tokens are matched case-insensitively."),
+    Fault("refresh-jwt-signature-not-verified", _ids("FZ-02"),
+          "Refresh tokens are JWTs looked up by their jti claim without verifying the "
+          "signature: a stripped or alg-none re-encoded token is accepted."),
+    Fault("unknown-shaped-refresh-token-ok", _ids("FZ-01", "FZ-02", "RT-05", "RT-07"),
+          "An unknown refresh token of the server's own shape answers OK (a new family for the "
+          "last user who logged in)."),
+    Fault("error-echoes-refresh-token", _ids("FZ-04", "RT-19"),
+          "The message of a failed refresh quotes the presented token."),
+    Fault("error-leaks-traceback", _ids("FZ-04"),
+          "The message of a failed refresh carries a Python traceback (on one line)."),
+    Fault("nul-byte-poisons-server", _ids("FZ-05"),
+          "After a refresh token with a NUL byte, every refresh token is rejected as unknown."),
+    Fault("huge-refresh-token-stalls", _ids("FZ-06"),
+          "A refresh token of 512 KiB or more is answered only after the client's deadline."),
+    Fault("refresh-token-whitespace-trimmed", _ids("FZ-03"),
+          "Leading and trailing white space is trimmed from the presented refresh token."),
+    Fault("error-message-not-printable-ascii", _ids("FZ-08"),
+          "The message of a failed refresh has a CR LF and non-ASCII text."),
+    Fault("refresh-accepts-wire-garbage", _ids("FZ-07"),
+          "Undecodable RefreshAccessToken request bytes get OK with an empty response."),
 )
 
 FLAVORS: dict[str, Flavor] = {
@@ -97,5 +127,8 @@ FLAVORS: dict[str, Flavor] = {
                "A rotated-out token back within 100 ms (a race loser) gets ABORTED."),
         Flavor("reuse-grace-1s", "A rotated-out token is accepted for 1 s after rotation; the "
                "embedded server declares the window to the suite.", reuse_grace=1.0),
+        Flavor("jwt-refresh-tokens", "Refresh tokens are HS256 JWTs (jti, iat), stored hashed."),
+        Flavor("small-message-limit",
+               "Requests above 64 KiB get RESOURCE_EXHAUSTED from the gRPC library."),
     )
 }

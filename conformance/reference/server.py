@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha import reflection
 
 from conformance.proto import SERVICE, pb, pb_grpc
 from conformance.reference.faults import FAULTS, FLAVORS
-from conformance.reference.servicer import Behaviour, UserApiServicer
+from conformance.reference.servicer import UNDECODABLE, Behaviour, UserApiServicer
 from conformance.reference.store import Store, StoredUser
 
 __all__ = ["DEFAULT_EMAIL", "ReferenceServer", "ServerOptions", "TEST_USER_PROFILE"]
@@ -35,6 +35,8 @@ TEST_USER_PROFILE: dict[str, Any] = {
 }
 # Enough workers that a burst of concurrent refreshes really runs concurrently.
 MAX_WORKERS = 32
+# Flavour small-message-limit: requests above this size get RESOURCE_EXHAUSTED (FZ-06 allows it).
+SMALL_MESSAGE_LIMIT = 64 * 1024
 
 
 @dataclass
@@ -75,9 +77,15 @@ class ReferenceServer:
             reuse_grace=self.options.reuse_grace, latency=self.options.latency_ms / 1000,
             unavailable_every=self.options.unavailable_every,
             stop_after_calls=self.options.stop_after_calls, on_stop=self._stop_soon)
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS))
+        options = [("grpc.max_receive_message_length", SMALL_MESSAGE_LIMIT)] \
+            if "small-message-limit" in behaviour.flavors else []
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS),
+                                   options=options)
         self.servicer = UserApiServicer(self.store, behaviour)
-        pb_grpc.add_UserApiServiceServicer_to_server(self.servicer, self._server)
+        if "refresh-accepts-wire-garbage" in behaviour.faults:
+            _add_with_lenient_refresh_decoding(self.servicer, self._server)
+        else:
+            pb_grpc.add_UserApiServiceServicer_to_server(self.servicer, self._server)
         health_servicer = health.HealthServicer()
         for name in ("", SERVICE):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -121,3 +129,35 @@ class ReferenceServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _HandlerCapture:
+    """Stands in for a grpc.Server to capture the generated code's method handlers."""
+
+    handlers: dict[str, grpc.RpcMethodHandler]
+
+    def add_generic_rpc_handlers(self, handlers: object) -> None:
+        pass
+
+    def add_registered_method_handlers(self, service: str,
+                                       handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        self.handlers = handlers
+
+
+def _lenient_refresh_request(data: bytes) -> pb.RefreshAccessTokenRequest:
+    try:
+        return pb.RefreshAccessTokenRequest.FromString(data)
+    except Exception:  # noqa: BLE001 - the fault: undecodable bytes pass as UNDECODABLE
+        return UNDECODABLE
+
+
+def _add_with_lenient_refresh_decoding(servicer: UserApiServicer, server: grpc.Server) -> None:
+    """Fault refresh-accepts-wire-garbage: the service with a RefreshAccessToken decoder that
+    lets undecodable bytes through (as UNDECODABLE) instead of failing the call."""
+    capture = _HandlerCapture()
+    pb_grpc.add_UserApiServiceServicer_to_server(servicer, capture)
+    handlers = dict(capture.handlers)
+    handlers["RefreshAccessToken"] = handlers["RefreshAccessToken"]._replace(
+        request_deserializer=_lenient_refresh_request)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+    server.add_registered_method_handlers(SERVICE, handlers)

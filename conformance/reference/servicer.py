@@ -6,6 +6,7 @@ import re
 import secrets
 import threading
 import time
+import traceback
 import uuid as uuid_lib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from google.protobuf import json_format
 from conformance.proto import pb, pb_grpc
 from conformance.reference.store import Rotation, RotationOutcome, Store, StoredUser
 
-__all__ = ["Behaviour", "UserApiServicer"]
+__all__ = ["UNDECODABLE", "Behaviour", "UserApiServicer"]
 
 # One message for every failed credential, so the answer is no oracle (RFC 6749 §5.2).
 INVALID_GRANT = "invalid refresh token"
@@ -34,6 +35,13 @@ ORACLE_MESSAGES = {RotationOutcome.REUSED: "refresh token reuse detected; sessio
 # Fault refresh-returns-another-user: the uuid of a user the token was not issued to.
 ANOTHER_USER_UUID = "0b9a6f3e-5d2c-4e8b-9a71-3c6d2e1f4a58"
 BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
+# Faults of the FZ checks: the shape of this server's refresh tokens (token_urlsafe(32)), and the
+# size from which the slow fault stalls.
+OWN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+HUGE_TOKEN = 512 * 1024
+# What the lenient decoder of fault refresh-accepts-wire-garbage passes on for undecodable bytes
+# (None would make the gRPC library fail the call itself).
+UNDECODABLE = pb.RefreshAccessTokenRequest()
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -89,6 +97,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self._family_access: dict[str, str] = {}  # fault access-token-repeated-in-family
         self._in_flight: set[str] = set()  # fault refresh-locked-but-rotated-token-kept
         self._in_flight_lock = threading.Lock()
+        self._poisoned = False               # fault nul-byte-poisons-server
+        self._issued: list[str] = []         # fault refresh-token-prefix-match
+        self._last_login: str | None = None  # fault unknown-shaped-refresh-token-ok
 
     def fault(self, name: str) -> bool:
         return name in self.behaviour.faults
@@ -106,6 +117,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if user is None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid credentials")
         refresh_token = self._new_family(user)
+        self._last_login = user.uuid
         return pb.AuthnWithPasswordResponse(
             user=self._user_message(user), auth_token=self._auth_token(user, refresh_token))
 
@@ -114,7 +126,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                            context: grpc.ServicerContext) -> pb.RefreshAccessTokenResponse:
         if self.fault("refresh-unimplemented"):
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
-        presented = request.refresh_token
+        if request is UNDECODABLE:  # only with fault refresh-accepts-wire-garbage (server.py)
+            return pb.RefreshAccessTokenResponse()
+        presented = self._malformed_input_faults(request.refresh_token, context)
         if not presented:
             user = self.store.any_user() if self.fault("empty-refresh-token-accepted") else None
             if user is not None:  # the fault: an empty token logs in as some user
@@ -125,7 +139,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if len(presented) > MAX_TOKEN_LENGTH or not VSCHAR.fullmatch(presented):
             code = (grpc.StatusCode.INVALID_ARGUMENT if self.flavor("invalid-argument-for-malformed")
                     else grpc.StatusCode.UNAUTHENTICATED)
-            context.abort(code, INVALID_GRANT)
+            context.abort(code, self._invalid_grant(presented))
         if self.fault("access-token-accepted-as-refresh-token"):
             owner = self.store.access_token_user(presented)
             user = self.store.user(owner) if owner else None
@@ -139,17 +153,20 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             context.abort(grpc.StatusCode.ABORTED, "concurrent refresh with the same token")
         try:
             rotation = self.store.rotate(
-                presented, successor, reuse_grace=self.behaviour.reuse_grace,
+                self._token_key(presented), self._token_key(successor),
+                reuse_grace=self.behaviour.reuse_grace,
                 atomic=not self.fault("rotation-not-atomic"),
                 detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept))
         finally:
             self._in_flight.discard(presented)
+        if rotation.outcome is RotationOutcome.UNKNOWN:
+            rotation = self._loose_match_faults(presented, successor, rotation)
         if rotation.outcome is not RotationOutcome.ROTATED:
-            context.abort(*self._refusal(rotation))
+            context.abort(*self._refusal(rotation, presented))
         assert rotation.user_uuid is not None
         user = self.store.user(rotation.user_uuid)
         if user is None:  # the user was deleted after the token was issued
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_GRANT)
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, self._invalid_grant(presented))
         return self._refresh_response(user, successor, rotation.family_id)
 
     def _try_lock(self, refresh_token: str) -> bool:
@@ -162,19 +179,19 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         time.sleep(0.05)
         return True
 
-    def _refusal(self, rotation: Rotation) -> tuple[grpc.StatusCode, str]:
+    def _refusal(self, rotation: Rotation, presented: str) -> tuple[grpc.StatusCode, str]:
         """Status and message for a refresh token that did not rotate: one answer for all."""
         outcome = rotation.outcome
         if outcome is RotationOutcome.UNKNOWN and self.fault(
                 "unknown-refresh-token-permission-denied"):
-            return grpc.StatusCode.PERMISSION_DENIED, INVALID_GRANT
+            return grpc.StatusCode.PERMISSION_DENIED, self._invalid_grant(presented)
         if (outcome is RotationOutcome.REUSED and self.flavor("aborted-race-losers")
                 and rotation.rotated_at is not None
                 and time.time() - rotation.rotated_at < RACE_WINDOW):
             return grpc.StatusCode.ABORTED, "concurrent refresh with the same token"
         if self.fault("refresh-error-oracle"):
             return grpc.StatusCode.UNAUTHENTICATED, ORACLE_MESSAGES.get(outcome, INVALID_GRANT)
-        return grpc.StatusCode.UNAUTHENTICATED, INVALID_GRANT
+        return grpc.StatusCode.UNAUTHENTICATED, self._invalid_grant(presented)
 
     def _refresh_response(self, user: StoredUser, refresh_token: str,
                           family_id: str | None = None) -> pb.RefreshAccessTokenResponse:
@@ -214,16 +231,79 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_BEARER)
         return pb.GetMeResponse(user=self._user_message(user))
 
+    # faults of robustness under malformed input (FZ) -------------------------
+    def _malformed_input_faults(self, presented: str, context: grpc.ServicerContext) -> str:
+        """The presented refresh token as the FZ faults mishandle it (unchanged without them)."""
+        if self.fault("non-ascii-refresh-token-crashes"):
+            presented.encode("ascii")  # UnicodeEncodeError escapes: gRPC answers UNKNOWN
+        if self.fault("nul-byte-poisons-server") and "\x00" in presented:
+            self._poisoned = True
+        if self._poisoned:  # from then on every refresh token looks unknown
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_GRANT)
+        if self.fault("huge-refresh-token-stalls") and len(presented) >= HUGE_TOKEN:
+            time.sleep(min(context.time_remaining() or 0.0, 30.0) + 0.2)  # past the deadline
+        if self.fault("refresh-token-whitespace-trimmed"):
+            presented = presented.strip()
+        return presented
+
+    def _token_key(self, token: str) -> str:
+        """What the store indexes a refresh token by: the token itself, unless a fault compares
+        loosely (a case-insensitive collation; an unverified JWT's jti claim)."""
+        if self.fault("refresh-token-case-insensitive"):
+            return token.lower()
+        if self.fault("refresh-jwt-signature-not-verified"):
+            try:
+                return str(jwt.decode(token, options={"verify_signature": False})["jti"])
+            except (jwt.PyJWTError, KeyError):
+                return token
+        return token
+
+    def _loose_match_faults(self, presented: str, successor: str, rotation: Rotation,
+                            ) -> Rotation:
+        """Second chances that the FZ faults give an unknown refresh token."""
+        reuse_grace = self.behaviour.reuse_grace
+        if self.fault("refresh-token-prefix-match") and len(presented) >= 8:
+            # as `WHERE token LIKE :presented || '%'` would
+            full = next((t for t in reversed(self._issued) if t.startswith(presented)), None)
+            if full is not None:
+                return self.store.rotate(full, successor, reuse_grace=reuse_grace)
+        if self.fault("unknown-shaped-refresh-token-ok") and OWN_SHAPE.fullmatch(presented) \
+                and self._last_login is not None:
+            self.store.add_refresh_token(successor, self._last_login, str(uuid_lib.uuid4()))
+            return Rotation(RotationOutcome.ROTATED, self._last_login)
+        return rotation
+
+    def _invalid_grant(self, presented: str) -> str:
+        """The message of a failed refresh: one fixed text, unless an FZ fault leaks into it."""
+        if self.fault("error-echoes-refresh-token"):
+            return f"{INVALID_GRANT}: {ascii(presented[:100])}"
+        if self.fault("error-leaks-traceback"):
+            try:
+                raise LookupError("refresh token not found")
+            except LookupError as error:
+                trace = "".join(traceback.format_exception(error))
+            return f"{INVALID_GRANT} ({trace.strip().replace(chr(10), ' | ')})"
+        if self.fault("error-message-not-printable-ascii"):
+            return f"{INVALID_GRANT}\r\njeton de rafra\u00eechissement invalide"
+        return INVALID_GRANT
+
     # helpers ---------------------------------------------------------------
     def _new_family(self, user: StoredUser) -> str:
         """The first refresh token of a new token family (a login)."""
         refresh_token = self._new_refresh_token()
-        self.store.add_refresh_token(refresh_token, user.uuid, family_id=str(uuid_lib.uuid4()))
+        self.store.add_refresh_token(self._token_key(refresh_token), user.uuid,
+                                     family_id=str(uuid_lib.uuid4()))
         return refresh_token
 
     def _new_refresh_token(self) -> str:
         if self.fault("low-entropy-refresh-tokens"):
             return "rt." + "0" * 32 + secrets.token_hex(8)  # 64 random bits behind a constant
+        if self.flavor("jwt-refresh-tokens") or self.fault("refresh-jwt-signature-not-verified"):
+            claims = {"jti": secrets.token_urlsafe(32), "iat": int(time.time()), "typ": "refresh"}
+            return jwt.encode(claims, self._jwt_key, algorithm="HS256")
+        if self.fault("refresh-token-prefix-match"):
+            self._issued.append(token := secrets.token_urlsafe(32))
+            return token
         return secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
 
     def _new_access_token(self, user: StoredUser) -> str:

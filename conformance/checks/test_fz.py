@@ -1,0 +1,368 @@
+"""FZ: robustness under malformed input (hypothesis).
+
+These checks run after every other check of the run (marker `late`: fuzzing may damage a
+target, and a crash must not be reported against other requirements), in this file's order:
+the campaigns, then FZ-05 (liveness after them), then the scans of every call of the run,
+FZ-04 and FZ-08 (marker `last`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+from conformance import plugin
+from conformance.client import CallRecord, Reply
+from conformance.errors import CannotEvaluate
+from conformance.proto import GET_ME_METHOD, pb
+from conformance.redact import redact
+from conformance.strategies import FAMILIES, Tagged, family_examples, near_misses, \
+    padded_variants, tagged_tokens
+from conformance.target import TargetSession
+from conformance.tokens import NeedsFreshTokens
+from conformance.violations import ensure, ensure_status, violation
+
+pytestmark = pytest.mark.late
+
+# Requirements preamble: "rejected" is UNAUTHENTICATED or INVALID_ARGUMENT within the deadline.
+REJECTED = {"UNAUTHENTICATED", "INVALID_ARGUMENT"}
+# FZ-06: a message-size limit may answer RESOURCE_EXHAUSTED (gRPC status codes).
+OVERSIZED = {"64 KiB": 64 * 1024, "1 MiB": 1024 * 1024}
+# After a first failure, hypothesis shrinks it; against a target that answers at the deadline,
+# each attempt costs the deadline, so shrinking stops after this long (the run never hangs).
+SHRINK_SECONDS = 30.0
+
+
+@pytest.mark.requirement("FZ-01")
+def test_fz01_malformed_refresh_tokens_are_rejected(target: TargetSession) -> None:
+    """FZ-01: every malformed refresh token the fuzzer generates is rejected: UNAUTHENTICATED or
+    INVALID_ARGUMENT within the deadline, never OK, never any other status (RFC 6749 §5.2
+    invalid_grant; gRPC status codes).
+
+    Families (conformance/strategies.py), each presented first by a plain example, then drawn
+    uniformly for the profile's fuzz_examples: empty or white space only; control characters
+    and NUL; non-ASCII and invalid-looking Unicode; very long; SQL, NoSQL and LDAP injection;
+    path traversal and format strings; JWT-shaped garbage; `alg: none` JWTs; base64 and base64url
+    noise; tokens shaped like the target's own (learnt from a live token, never the token).
+    """
+    live = _shape_source(target)
+    campaign = _Campaign(target, live)
+    finding = campaign.run()
+    if finding is not None:
+        raise violation(
+            "Malformed refresh token not rejected",
+            expected="UNAUTHENTICATED or INVALID_ARGUMENT within "
+            f"{target.config.channel.deadline:g} s for every malformed refresh token",
+            received=f"{finding.reply.status} after {finding.reply.elapsed:.2f} s for "
+            f"{_shown(finding.token, live)} (family: {FAMILIES[finding.family]})",
+            reply=finding.reply, details=campaign.replay_hint())
+
+
+@pytest.mark.requirement("FZ-02")
+def test_fz02_near_misses_of_a_live_refresh_token_are_rejected(target: TargetSession) -> None:
+    """FZ-02: near-misses of a live refresh token are rejected (RFC 6749 §6, §10.4, §10.10):
+    truncated, extended, one character changed at the start, middle and end, case swapped; for
+    a JWT also the signature stripped and an `alg: none` re-encoding. Every near-miss is
+    presented while the live token is still unused, so that a server matching loosely would
+    find it active."""
+    live = target.fresh_tokens().refresh_token
+    for description, near_miss in near_misses(live):
+        reply = target.refresh(near_miss)
+        ensure(reply.code.name in REJECTED, "Near-miss of a live refresh token not rejected",
+               expected=f"UNAUTHENTICATED or INVALID_ARGUMENT for the live token {description}",
+               received=f"{reply.status} for {redact(near_miss)} (the live token "
+               f"{description}; live token {redact(live)})", reply=reply)
+
+
+@pytest.mark.requirement("FZ-03")
+def test_fz03_live_token_with_white_space_or_percent_encoding_is_rejected(
+        target: TargetSession) -> None:
+    """FZ-03: the live refresh token with leading or trailing white space, or percent-encoded,
+    is rejected: a refresh token is 1*VSCHAR compared as issued, not trimmed or URL-decoded
+    (RFC 6749 App. A.17)."""
+    live = target.fresh_tokens().refresh_token
+    for description, variant in padded_variants(live):
+        reply = target.refresh(variant)
+        ensure(reply.code.name in REJECTED, "Padded or encoded live refresh token not rejected",
+               expected=f"UNAUTHENTICATED or INVALID_ARGUMENT for the live token {description}",
+               received=f"{reply.status} for the live token {description} ({redact(live)})",
+               reply=reply)
+
+
+@pytest.mark.requirement("FZ-06")
+@pytest.mark.parametrize("size", list(OVERSIZED), ids=list(OVERSIZED))
+def test_fz06_oversized_refresh_tokens_are_rejected_in_time(target: TargetSession,
+                                                            size: str) -> None:
+    """FZ-06: an oversized refresh token (64 KiB, 1 MiB) is rejected, RESOURCE_EXHAUSTED also
+    allowed, within the deadline (gRPC status codes)."""
+    reply = target.refresh("A" * OVERSIZED[size])
+    ensure_status(reply, REJECTED | {"RESOURCE_EXHAUSTED"},
+                  "Oversized refresh token not rejected in time",
+                  expected=f"UNAUTHENTICATED, INVALID_ARGUMENT or RESOURCE_EXHAUSTED within "
+                  f"{target.config.channel.deadline:g} s for a {size} refresh token")
+
+
+# Protobuf encoding: field 1 (refresh_token) is tag 0x0a (field 1, wire type 2, length-delimited).
+WIRE_GARBAGE: dict[str, bytes] = {
+    "overlong length varint": b"\x0a" + b"\xff" * 10 + b"\x01",
+    "unterminated tag varint": b"\xff" * 11,
+    "field 1 as varint (wrong wire type)": b"\x08\x96\x01",
+    "field 1 as fixed32 (wrong wire type)": b"\x0d\x01\x02\x03\x04",
+    "field 1 as a group start (wrong wire type)": b"\x0b\x0a\x01A",
+    "unmatched group end": b"\x0c",
+    "truncated length": b"\x0a\x10abc",
+    "missing length": b"\x0a",
+    "invalid UTF-8 in field 1": b"\x0a\x04ab\xc3\x28",
+    "UTF-8-encoded surrogate U+D800 in field 1": b"\x0a\x03\xed\xa0\x80",
+    "lone continuation byte in field 1": b"\x0a\x01\x80",
+}
+
+
+@pytest.mark.requirement("FZ-07")
+def test_fz07_wire_garbage_never_succeeds_and_the_server_keeps_serving(
+        target: TargetSession) -> None:
+    """FZ-07: undecodable or ill-typed request bytes (protobuf encoding: bad varints, wrong wire
+    type for field 1, truncated length, invalid UTF-8 in field 1) never get OK, any non-OK status
+    allowed; and a valid refresh works after them as it did before."""
+    target.refreshed(target.fresh_tokens().refresh_token,
+                     "a valid refresh before the wire garbage (see FZ-05)")
+    for name, payload in WIRE_GARBAGE.items():
+        reply = target.client.refresh_raw(payload)
+        ensure(not reply.ok, "Wire-level garbage answered OK",
+               expected=f"any non-OK status for {name} ({payload.hex()})", received=reply.status,
+               reply=reply)
+    ensure_still_serving(target, "Server stopped serving after wire-level garbage",
+                         "after the garbage")
+
+
+@pytest.mark.requirement("FZ-05")
+def test_fz05_target_still_serves_a_valid_refresh_after_the_campaign(
+        target: TargetSession) -> None:
+    """FZ-05: after the fuzz campaign (FZ-01, FZ-02, FZ-03, FZ-06, FZ-07 ran before it) the target
+    still serves a valid refresh."""
+    ensure_still_serving(target, "Target no longer serves valid refreshes after the fuzz campaign",
+                         "after the fuzz campaign")
+
+
+def ensure_still_serving(target: TargetSession, title: str, when: str) -> None:
+    """A freshly minted refresh token refreshes OK. Silence is the violation here (a fresh
+    token, so that a broken rotation chain, RT-13's concern, is not blamed on liveness)."""
+    try:
+        reply = target.refresh(target.fresh_tokens().refresh_token)
+    except CannotEvaluate as error:  # the login or the breaker: the target stopped answering
+        raise violation(title, expected=f"status OK for a freshly minted refresh token {when}",
+                        received=f"no answer: {error}") from None
+    ensure(reply.ok, title, expected=f"status OK for a freshly minted refresh token {when}",
+           received=reply.status, reply=reply, judge_silence=True)
+
+
+# Probes the scans send themselves, so that each has something to scan even when run alone.
+def _scan_probes() -> list[str]:
+    canary = "fz-canary-" + secrets.token_urlsafe(12)
+    return [canary, canary + "' OR '1'='1", canary + "\u00e9", canary + "\x00", canary[:4]]
+
+
+@pytest.mark.requirement("FZ-04")
+@pytest.mark.last
+def test_fz04_no_error_response_leaks_the_token_or_internals(target: TargetSession) -> None:
+    """FZ-04: no error response of the whole run (every call of every check, scanned at the end)
+    contains the presented credential (8+ characters) or internals: stack traces, exception
+    class names, SQL, file paths (RFC 6749 §10.4; ASVS 5.0 16.5.1)."""
+    for probe in _scan_probes():
+        target.refresh(probe)
+    errors = _error_records(target)
+    leaking = [leaks for leaks in map(list, map(_leaks, errors)) if leaks]
+    ensure(not leaking, "Error response leaks the presented token or internals",
+           expected="error messages without the presented credential or server internals",
+           received=f"{len(leaking)} of {len(errors)} error responses leak; first: "
+           f"{'; '.join(leaking[0]) if leaking else ''}")
+
+
+@pytest.mark.requirement("FZ-08")
+@pytest.mark.last
+def test_fz08_error_messages_are_printable_ascii(target: TargetSession) -> None:
+    """FZ-08: every error message of the run is printable ASCII (%x20-7E) without CR or LF, as
+    RFC 6749 §5.2 restricts error_description (scanned at the end of the run)."""
+    for probe in _scan_probes():
+        target.refresh(probe)
+    errors = _error_records(target)
+    bad = [record for record in errors if not PRINTABLE.fullmatch(record.details)]
+    ensure(not bad, "Error message is not printable ASCII",
+           expected="error messages of characters %x20-7E only (no CR, LF or non-ASCII)",
+           received=f"{len(bad)} of {len(errors)} error messages; first: "
+           f"{_method_name(bad[0]) if bad else ''} {bad[0].code.name if bad else ''} "
+           f"{ascii(bad[0].details[:120]) if bad else ''}")
+
+
+# FZ-01 campaign ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Finding:
+    family: str
+    token: str
+    reply: Reply[pb.RefreshAccessTokenResponse]
+
+
+class _NotRejected(Exception):
+    """Raised inside the hypothesis test for a token the target did not reject."""
+
+
+class _ShrinkBudgetSpent(Exception):
+    """Stops hypothesis from spending more calls once SHRINK_SECONDS are over."""
+
+
+def _shape_source(target: TargetSession) -> str | None:
+    """A live refresh token, only to learn the target's token shape (never presented)."""
+    try:
+        return target.fresh_tokens().refresh_token
+    except NeedsFreshTokens:
+        return None  # a static token source: the lookalike family is left out
+
+
+class _Campaign:
+    """One hypothesis run of FZ-01 against the target, keeping every token it did not reject."""
+
+    def __init__(self, target: TargetSession, live: str | None) -> None:
+        self.target = target
+        self.live = live
+        self.findings: list[_Finding] = []
+        # With --hypothesis-seed, hypothesis seeds the run itself and uses no database;
+        # otherwise its seed is random and the database replays earlier failures first.
+        self.seed = plugin.hypothesis_seed()
+        self.database_dir = None if self.seed else plugin.hypothesis_database_dir()
+        self.reproduce_failure = ""
+        self._shrink_until = 0.0
+
+    def probe(self, tagged: Tagged) -> None:
+        if self.findings and time.monotonic() > self._shrink_until:
+            raise _ShrinkBudgetSpent
+        family, token = tagged
+        reply = self.target.refresh(token)
+        if reply.code.name not in REJECTED:
+            if not self.findings:
+                self._shrink_until = time.monotonic() + SHRINK_SECONDS
+            self.findings.append(_Finding(family, token, reply))
+            raise _NotRejected
+
+    def run(self) -> _Finding | None:
+        profile = self.target.profile
+
+        def fuzz_refresh_token(tagged: Tagged) -> None:
+            self.probe(tagged)
+
+        test = given(tagged_tokens(self.live, profile.fuzz_max_length))(fuzz_refresh_token)
+        for tagged in reversed(family_examples(self.live, profile.fuzz_max_length)):
+            test = example(tagged)(test)
+        test = settings(
+            max_examples=profile.fuzz_examples, deadline=None, print_blob=True,
+            report_multiple_bugs=False,
+            # Network calls are slow and the inputs large on purpose; nothing here is a fixture.
+            suppress_health_check=list(HealthCheck),
+            database=DirectoryBasedExampleDatabase(self.database_dir)
+            if self.database_dir else None)(test)
+        try:
+            test()
+        except Exception as error:
+            if not self.findings:
+                raise  # the suite's own error, reported as such by the plugin
+            notes = getattr(error, "__notes__", [])
+            self.reproduce_failure = next((n for n in notes if "@reproduce_failure" in n), "")
+            # Normally hypothesis ends by replaying the minimal example; when shrinking was cut
+            # short or the target answered a replay differently, take the shortest seen.
+            if isinstance(error, _NotRejected):
+                return self.findings[-1]
+            return min(self.findings, key=lambda f: (len(f.token), f.token))
+        return None
+
+    def replay_hint(self) -> str:
+        hints = []
+        if self.database_dir:
+            hints.append(f"the next run with this --report-dir replays it first (hypothesis "
+                         f"example database {self.database_dir})")
+        if self.seed:
+            hints.append(f"found with `-- --hypothesis-seed={self.seed}`, which repeats the run")
+        if self.reproduce_failure:
+            hints.append(self.reproduce_failure.strip())
+        return "; ".join(hints)
+
+
+def _shown(token: str, live: str | None) -> str:
+    """The example as a Python literal, in pieces shorter than the 8 characters from which the
+    report's secret scrubber (redact.SECRETS) would hide it; redacted when it has the shape of a
+    real token."""
+    if live and len(token) == len(live):
+        return f"{redact(token)} ({len(token)} characters, shaped like the target's tokens)"
+    head = token[:70]
+    pieces = " ".join(json.dumps(head[i:i + 7]) for i in range(0, len(head), 7)) or '""'
+    more = f" ... ({len(token)} characters)" if len(token) > len(head) else ""
+    return pieces + more
+
+
+# FZ-04 and FZ-08: run-wide scans of the client's call log ----------------------------------
+PRINTABLE = re.compile(r"[\x20-\x7e]*")
+# The fixed answer of the gRPC Python library to undecodable request bytes (FZ-07; the spec's
+# preamble): it names no class of the target and reveals nothing of it.
+LIBRARY_MESSAGES = frozenset({"Exception deserializing request!"})
+INTERNALS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("a stack trace", re.compile(
+        r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|goroutine \d+ \[|"
+        r"\bpanic: |\bat [\w$.]+\([\w$]+\.(?:java|kt|scala):\d+\)")),
+    ("an exception class name", re.compile(
+        r"\b(?:[A-Z][a-z0-9]+)+(?:Error|Exception)\b|\bException\b|\bjava\.lang\.")),
+    ("SQL", re.compile(
+        r"\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE\b.*\bSET\b|\bDELETE FROM\b|SQLSTATE|"
+        r"(?i:sqlite)|\bORA-\d{5}\b|syntax error at or near|no such (?:table|column)|psycopg")),
+    ("a file path", re.compile(
+        r"(?<![\w.:/-])/(?:usr|home|var|opt|srv|app|root|lib|tmp)/|\b[A-Za-z]:\\\w|\.py\b\"?|"
+        r"\.(?:go|java|js|ts|rb|php|cs|rs):\d+|site-packages|node_modules")),
+)
+
+
+def _error_records(target: TargetSession) -> list[CallRecord]:
+    return [record for record in target.client.log.snapshot()
+            if record.code is not grpc.StatusCode.OK and record.details]
+
+
+def _method_name(record: CallRecord) -> str:
+    return record.method.rsplit("/", 1)[-1]
+
+
+def _credentials(record: CallRecord) -> list[str]:
+    """What was presented, as it could be echoed: whole, trimmed, and (GetMe) without scheme."""
+    value = (record.presented or "").strip()
+    found = {value}
+    if record.method == GET_ME_METHOD:
+        found.add(value.partition(" ")[2].strip())
+    return sorted((c for c in found if len(c) >= 8), key=len, reverse=True)
+
+
+def _leaks(record: CallRecord) -> Iterator[str]:
+    """Each leak in the record's error message, quoted with the credential redacted."""
+    if record.details in LIBRARY_MESSAGES:
+        return
+    credentials = _credentials(record)
+    shown = record.details  # quotes come from the redacted text: a window never cuts a token
+    for credential in credentials:
+        shown = shown.replace(credential, redact(credential))
+    where = f"{_method_name(record)} {record.code.name}"
+    for credential in credentials:
+        if credential in record.details:
+            yield f"{where}: the presented token in {_quote(shown, redact(credential))}"
+            break
+    for what, pattern in INTERNALS:
+        if pattern.search(record.details):
+            match = pattern.search(shown)
+            yield f"{where}: {what} in {_quote(shown, match.group() if match else '')}"
+
+
+def _quote(text: str, part: str) -> str:
+    start = max(text.find(part), 0)
+    return ascii(text[max(0, start - 40):start + len(part) + 40])

@@ -1,0 +1,145 @@
+"""The FZ checks' own machinery: the leak and character scans (FZ-04, FZ-08), how a fuzz example
+is shown, and how a hypothesis failure becomes a Violation with its shrunk input."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from types import SimpleNamespace
+from typing import Any
+
+import grpc
+import pytest
+
+from conformance import plugin
+from conformance.checks import test_fz as fz
+from conformance.client import CallRecord, Reply
+from conformance.profiles import PROFILES
+from conformance.proto import GET_ME_METHOD, REFRESH_METHOD
+from conformance.redact import SECRETS, redact
+
+TOKEN = "Zk3_a9-QpL0xYw2Vb7Nc4Md1Re8Sf5Tg6Uh0Ij9Kl2Mn"
+
+
+def _record(details: str, presented: str | None = TOKEN, method: str = REFRESH_METHOD,
+            code: grpc.StatusCode = grpc.StatusCode.UNAUTHENTICATED) -> CallRecord:
+    return CallRecord(method, code, details, presented)
+
+
+LEAKS = {
+    "echoed token": f"invalid refresh token {TOKEN!r}",
+    "echoed token, trimmed": "unknown token: " + TOKEN,
+    "Python traceback": 'Traceback (most recent call last): File "x", line 3, in f',
+    "exception class": "ValueError: invalid literal for int()",
+    "gRPC Python wrapper of an unhandled exception": "Exception calling application: boom",
+    "SQL": "SELECT user_uuid FROM refresh_tokens WHERE token_hash = ?",
+    "SQLite": "sqlite3.OperationalError: database is locked",
+    "Postgres": 'ERROR: syntax error at or near "OR"',
+    "file path": 'error in /usr/lib/python3.11/site-packages/app/store.py',
+    "Go panic": "panic: runtime error: index out of range [3] with length 3",
+    "Java frame": "at com.example.Tokens.find(Tokens.java:42)",
+    "Windows path": "cannot open C:\\srv\\tokens.db",
+}
+CLEAN = {
+    "fixed text": "invalid refresh token",
+    "OAuth wording": "invalid_grant: the refresh token is invalid, expired or revoked",
+    "required field": "refresh_token is required",
+    "gRPC Python, undecodable bytes": "Exception deserializing request!",
+    "gRPC Go, undecodable bytes": "grpc: error unmarshalling request: proto: cannot parse "
+                                  "invalid wire-format data",
+    "message size limit": "Received message larger than max (1048581 vs. 65536)",
+    "plain word Error": "Error: token rejected",
+    "lower-case English": "please select a token from your account",
+    "client deadline": "Deadline Exceeded",
+    "documentation URL": "invalid_grant, see https://docs.example.com/app/errors#invalid-grant",
+}
+
+
+@pytest.mark.parametrize("details", list(LEAKS.values()), ids=list(LEAKS))
+def test_fz04_scan_finds_each_kind_of_leak(details: str) -> None:
+    leaks = list(fz._leaks(_record(details)))
+    assert leaks
+    assert all(TOKEN not in leak for leak in leaks)  # quoted, but redacted
+
+
+@pytest.mark.parametrize("details", list(CLEAN.values()), ids=list(CLEAN))
+def test_fz04_scan_passes_messages_of_correct_servers(details: str) -> None:
+    assert list(fz._leaks(_record(details))) == []
+
+
+def test_fz04_scan_looks_for_the_bearer_credential_and_ignores_short_ones() -> None:
+    echoed = _record(f"bad token {TOKEN}", presented=f"Bearer {TOKEN}", method=GET_ME_METHOD)
+    assert any(redact(TOKEN) in leak for leak in fz._leaks(echoed))
+    assert list(fz._leaks(_record("invalid token abc", presented="abc"))) == []
+    assert list(fz._leaks(_record("        ", presented="        "))) == []
+
+
+def test_fz04_quote_never_cuts_a_token_in_half() -> None:
+    details = "x" * 30 + TOKEN + " then " + "y" * 50 + " ValueError"
+    for leak in fz._leaks(_record(details)):
+        assert TOKEN[:12] not in leak and TOKEN[-12:] not in leak
+
+
+def test_fz08_accepts_printable_ascii_only() -> None:
+    assert fz.PRINTABLE.fullmatch("invalid refresh token (see docs: https://x/y?a=1)")
+    for bad in ("invalid\r\ntoken", "jeton invalid\u00e9", "tab\there", "nul\x00"):
+        assert not fz.PRINTABLE.fullmatch(bad)
+
+
+def test_an_example_is_shown_readably_despite_the_secret_scrubber() -> None:
+    example = "' OR '1'='1 -- and more"
+    SECRETS.remember(example)  # as the client does with everything it presents
+    shown = SECRETS.scrub(fz._shown(example, TOKEN))
+    assert "sha256" not in shown and shown.replace('" "', "") == '"' + example + '"'
+
+
+def test_an_example_shaped_like_a_real_token_is_redacted() -> None:
+    lookalike = "A" * len(TOKEN)
+    assert fz._shown(lookalike, TOKEN).startswith(redact(lookalike))
+    assert "(70000 characters)" in fz._shown("B" * 70000, TOKEN)
+
+
+class _FakeTarget:
+    """Answers INTERNAL to base64 with a single '=' pad (only generated examples have that),
+    and rejects anything else."""
+
+    def __init__(self) -> None:
+        self.profile = dataclasses.replace(PROFILES["quick"], fuzz_examples=400)
+        self.calls = 0
+
+    def refresh(self, token: str) -> Reply[Any]:
+        self.calls += 1
+        broken = re.fullmatch(r"[A-Za-z0-9+/_-]+=", token) is not None
+        code = grpc.StatusCode.INTERNAL if broken else grpc.StatusCode.UNAUTHENTICATED
+        return Reply(REFRESH_METHOD, code, "boom" if broken else "invalid", None, 0.0,
+                     "grpcurl ...")
+
+
+def test_a_generated_failure_is_shrunk_and_replayable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import hypothesis.core
+    monkeypatch.setattr(hypothesis.core, "global_force_seed", 7)  # as --hypothesis-seed=7 does
+    monkeypatch.setattr(plugin, "hypothesis_seed", lambda: "7")
+    target = _FakeTarget()
+    campaign = fz._Campaign(target, TOKEN)  # type: ignore[arg-type]
+    finding = campaign.run()
+    assert finding is not None and finding.reply.code is grpc.StatusCode.INTERNAL
+    assert finding.family == "base64" and len(finding.token) <= 8  # shrunk
+    hint = campaign.replay_hint()
+    assert "--hypothesis-seed=7" in hint and "@reproduce_failure" in hint
+
+
+def test_a_clean_campaign_presents_every_example_and_finds_nothing() -> None:
+    target = SimpleNamespace(profile=PROFILES["quick"], calls=[])
+    target.refresh = lambda token: (target.calls.append(token), Reply(
+        REFRESH_METHOD, grpc.StatusCode.UNAUTHENTICATED, "invalid", None, 0.0, ""))[1]
+    assert fz._Campaign(target, TOKEN).run() is None  # type: ignore[arg-type]
+    assert "\x00" in target.calls and "" in target.calls
+    assert len(target.calls) >= PROFILES["quick"].fuzz_examples
+
+
+def test_shrinking_stops_when_its_time_budget_is_spent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fz, "SHRINK_SECONDS", 0.0)
+    target = _FakeTarget()
+    finding = fz._Campaign(target, TOKEN).run()  # type: ignore[arg-type]
+    assert finding is not None and finding.family == "base64"
+    assert target.calls <= len(fz.family_examples(TOKEN, 1)) + target.profile.fuzz_examples
