@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 import grpc
 import jwt
 from google.protobuf import json_format
+from google.protobuf.unknown_fields import UnknownFieldSet
 
 from conformance.proto import pb, pb_grpc
+from conformance.reference import mutations
 from conformance.reference.store import RotationOutcome, Store, StoredUser
 
 __all__ = ["Behaviour", "UserApiServicer"]
@@ -56,6 +58,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self.store = store
         self.behaviour = behaviour
         self._jwt_key = secrets.token_bytes(32)
+        self._switches = behaviour.faults | behaviour.flavors
 
     def fault(self, name: str) -> bool:
         return name in self.behaviour.faults
@@ -82,10 +85,14 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                            context: grpc.ServicerContext) -> pb.RefreshAccessTokenResponse:
         if self.fault("refresh-unimplemented"):
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
+        if self.fault("request-unknown-field-rejected") and len(UnknownFieldSet(request)):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "unknown field in request")
         presented = request.refresh_token
         if not presented:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "refresh_token is required")
-        if len(presented) > MAX_TOKEN_LENGTH or not VSCHAR.fullmatch(presented):
+        # Under that fault the server issues non-VSCHAR refresh tokens, and accepts its own.
+        if len(presented) > MAX_TOKEN_LENGTH or not (
+                VSCHAR.fullmatch(presented) or self.fault("refresh-token-not-vschar")):
             code = (grpc.StatusCode.INVALID_ARGUMENT if self.flavor("invalid-argument-for-malformed")
                     else grpc.StatusCode.UNAUTHENTICATED)
             context.abort(code, INVALID_GRANT)
@@ -125,9 +132,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         return pb.GetMeResponse(user=self._user_message(user))
 
     # helpers ---------------------------------------------------------------
-    @staticmethod
-    def _new_refresh_token() -> str:
-        return secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
+    def _new_refresh_token(self) -> str:
+        # 256 bits from the OS CSPRNG
+        return mutations.issued_refresh_token(secrets.token_urlsafe(32), self._switches)
 
     def _new_access_token(self, user: StoredUser) -> str:
         if self.flavor("jwt-access-tokens"):
@@ -139,19 +146,19 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
 
     def _auth_token(self, user: StoredUser, refresh_token: str, *, usable: bool = True,
                     ) -> pb.AuthToken:
-        access_token = self._new_access_token(user)
+        access_token = mutations.issued_access_token(self._new_access_token(user), refresh_token,
+                                                     self._switches)
         if usable:
             self.store.add_access_token(access_token, user.uuid, self.behaviour.access_token_lifetime)
-        return pb.AuthToken(token=access_token, token_type="Bearer",
-                            expires_in=self.behaviour.access_token_lifetime,
-                            refresh_token=refresh_token)
+        return mutations.rewrite_auth_token(pb.AuthToken(
+            token=access_token, token_type="Bearer", expires_in=self.behaviour.access_token_lifetime,
+            refresh_token=refresh_token), self._switches)
 
-    @staticmethod
-    def _user_message(user: StoredUser) -> pb.User:
+    def _user_message(self, user: StoredUser) -> pb.User:
         message = pb.User(uuid=user.uuid, email=user.email)
         profile = dict(user.profile)
         metadata = profile.pop("metadata", None)
         json_format.ParseDict(profile, message, ignore_unknown_fields=False)
         if metadata:
             message.metadata.update(metadata)
-        return message
+        return mutations.rewrite_user(message, self._switches)
