@@ -32,14 +32,14 @@ MAX_SHOWN = 80
 
 @dataclass(frozen=True)
 class Finding:
-    """One broken rule in one response: `user.dids[1] = 'did:x' is not a DID (...)`."""
+    """One broken rule in one response: `user.dids[1]: 'did:x' is not a DID (...)`."""
 
     requirement: str
     path: str      # where in the message, in proto field names: "user.uuid", "auth_token.token"
     detail: str    # the offending value (redacted when a token) and the rule it breaks
 
     def __str__(self) -> str:
-        return f"{self.path} = {self.detail}"
+        return f"{self.path}: {self.detail}"
 
 
 Rule = Callable[[Message], list[Finding]]
@@ -72,7 +72,7 @@ def ft01_uuid_is_uuid(message: Message) -> list[Finding]:
     user = _user(message)
     if user is None or formats.is_uuid(user.uuid):
         return []
-    return [Finding("FT-01", "user.uuid", f"{shown(user.uuid)}: not a UUID in the 8-4-4-4-12 "
+    return [Finding("FT-01", "user.uuid", f"{shown(user.uuid)} is not a UUID in the 8-4-4-4-12 "
                     "hexadecimal form (RFC 9562 §4)")]
 
 
@@ -81,14 +81,14 @@ def ft02_uuid_is_lower_case(message: Message) -> list[Finding]:
     user = _user(message)
     if user is None or not formats.is_uuid(user.uuid) or formats.is_lowercase_uuid(user.uuid):
         return []
-    return [Finding("FT-02", "user.uuid", f"{shown(user.uuid)}: not lower case (RFC 9562 §4)")]
+    return [Finding("FT-02", "user.uuid", f"{shown(user.uuid)} is not lower case (RFC 9562 §4)")]
 
 
 def ft03_email_is_valid(message: Message) -> list[Finding]:
     user = _user(message)
     if user is None or not user.email or formats.is_email(user.email):
         return []
-    return [Finding("FT-03", "user.email", f"{shown(user.email)}: not a syntactically valid "
+    return [Finding("FT-03", "user.email", f"{shown(user.email)} is not a syntactically valid "
                     "address (RFC 5322 §3.4.1 addr-spec; RFC 6531)")]
 
 
@@ -97,14 +97,14 @@ def ft04_role_is_defined(message: Message) -> list[Finding]:
     if user is None or user.role in pb.Role.values():
         return []
     defined = ", ".join(f"{v} ({pb.Role.Name(v)})" for v in pb.Role.values())
-    return [Finding("FT-04", "user.role", f"{user.role}: not a value of Role ({defined})")]
+    return [Finding("FT-04", "user.role", f"{user.role} is not a value of Role ({defined})")]
 
 
 def ft05_role_is_specified(message: Message) -> list[Finding]:
     user = _user(message)
     if user is None or user.role != pb.ROLE_UNSPECIFIED:
         return []
-    return [Finding("FT-05", "user.role", "0 (ROLE_UNSPECIFIED): an authenticated user has a "
+    return [Finding("FT-05", "user.role", "0 (ROLE_UNSPECIFIED), but an authenticated user has a "
                     "role")]
 
 
@@ -112,7 +112,7 @@ def ft06_phone_is_international(message: Message) -> list[Finding]:
     user = _user(message)
     if user is None or not user.phone or formats.is_phone(user.phone):
         return []
-    return [Finding("FT-06", "user.phone", f"{shown(user.phone)}: not an international number "
+    return [Finding("FT-06", "user.phone", f"{shown(user.phone)} is not an international number "
                     "('+', country code, possible length; ITU-T E.164, E.123)")]
 
 
@@ -120,7 +120,7 @@ def ft07_avatar_is_absolute_uri(message: Message) -> list[Finding]:
     user = _user(message)
     if user is None or not user.avatar or formats.is_absolute_uri(user.avatar):
         return []
-    return [Finding("FT-07", "user.avatar", f"{shown(user.avatar)}: not an absolute URI "
+    return [Finding("FT-07", "user.avatar", f"{shown(user.avatar)} is not an absolute URI "
                     "(RFC 3986 §4.3)")]
 
 
@@ -130,13 +130,13 @@ def ft08_avatar_uses_https(message: Message) -> list[Finding]:
     scheme = formats.uri_scheme(user.avatar) if user is not None else None
     if scheme is None or scheme in ("https", "data"):
         return []
-    return [Finding("FT-08", "user.avatar", f"{shown(user.avatar)}: scheme {scheme!r}, not "
+    return [Finding("FT-08", "user.avatar", f"{shown(user.avatar)} has scheme {scheme!r}, not "
                     "'https' or 'data' (RFC 9700 §4)")]
 
 
 def ft09_dids_are_dids(message: Message) -> list[Finding]:
     user = _user(message)
-    return [Finding("FT-09", f"user.dids[{i}]", f"{shown(did)}: not a DID ('did:' method-name "
+    return [Finding("FT-09", f"user.dids[{i}]", f"{shown(did)} is not a DID ('did:' method-name "
                     "':' method-specific-id, no path, query or fragment; W3C DID Core 1.0 §3.1)")
             for i, did in enumerate(user.dids if user else []) if not formats.is_did(did)]
 
@@ -147,7 +147,7 @@ def ft10_dids_are_unique(message: Message) -> list[Finding]:
     findings = []
     for i, did in enumerate(user.dids if user else []):
         if did in first:
-            findings.append(Finding("FT-10", f"user.dids[{i}]", f"{shown(did)}: a duplicate of "
+            findings.append(Finding("FT-10", f"user.dids[{i}]", f"{shown(did)} is a duplicate of "
                                     f"user.dids[{first[did]}] (W3C DID Core 1.0 §3.1)"))
         first.setdefault(did, i)
     return findings
@@ -160,7 +160,7 @@ def ft11_multibase_ids_are_base58btc(message: Message) -> list[Finding]:
     for i, did in enumerate(user.dids if user else []):
         msid = formats.did_method_specific_id(did)
         if msid and msid.startswith("z") and not formats.is_base58btc_multibase(msid):
-            findings.append(Finding("FT-11", f"user.dids[{i}]", f"{shown(did)}: the "
+            findings.append(Finding("FT-11", f"user.dids[{i}]", f"{shown(did)}: its "
                                     "method-specific-id starts with 'z' (multibase base58btc) but "
                                     "has characters outside the base58btc alphabet"))
     return findings
@@ -179,7 +179,7 @@ def _user_strings(user: pb.User) -> Iterator[tuple[str, str]]:
 
 def ft12_no_control_characters(message: Message) -> list[Finding]:
     user = _user(message)
-    return [Finding("FT-12", path, f"{shown(value)}: holds a control character "
+    return [Finding("FT-12", path, f"{shown(value)} holds a control character "
                     "(U+0000-U+001F, U+007F)")
             for path, value in (_user_strings(user) if user else ())
             if formats.has_control_characters(value)]
@@ -200,7 +200,7 @@ def ft13_access_token_is_b64token(message: Message) -> list[Finding]:
     if auth is None or formats.is_bearer_token(auth.token):
         return []
     where = _first_outside(auth.token, lambda c: formats.is_bearer_token(c) or c == "=")
-    return [Finding("FT-13", "auth_token.token", f"{_token_shown(auth.token)}{where}: not a "
+    return [Finding("FT-13", "auth_token.token", f"{_token_shown(auth.token)}{where} is not a "
                     "non-empty b64token (RFC 6750 §2.1)")]
 
 
@@ -208,7 +208,7 @@ def ft14_token_type_is_bearer(message: Message) -> list[Finding]:
     auth = _auth_token(message)
     if auth is None or auth.token_type.lower() == "bearer":
         return []
-    return [Finding("FT-14", "auth_token.token_type", f"{shown(auth.token_type)}: not 'Bearer' "
+    return [Finding("FT-14", "auth_token.token_type", f"{shown(auth.token_type)} is not 'Bearer' "
                     "(case-insensitive; RFC 6749 §5.1, §7.1; RFC 6750 §4)")]
 
 
@@ -217,7 +217,7 @@ def ft15_expires_in_is_in_range(message: Message) -> list[Finding]:
     if auth is None or 0 <= auth.expires_in <= MAX_EXPIRES_IN:
         return []
     hint = " (milliseconds?)" if auth.expires_in > MAX_EXPIRES_IN else ""
-    return [Finding("FT-15", "auth_token.expires_in", f"{auth.expires_in}{hint}: not seconds "
+    return [Finding("FT-15", "auth_token.expires_in", f"{auth.expires_in}{hint} is not seconds "
                     f"between 0 and {MAX_EXPIRES_IN} (RFC 6749 §5.1)")]
 
 
@@ -225,15 +225,15 @@ def ft16_expires_in_is_present(message: Message) -> list[Finding]:
     auth = _auth_token(message)
     if auth is None or auth.expires_in > 0:
         return []
-    return [Finding("FT-16", "auth_token.expires_in", f"{auth.expires_in}: absent or not above 0 "
-                    "(RFC 6749 §5.1 RECOMMENDED)")]
+    return [Finding("FT-16", "auth_token.expires_in", f"{auth.expires_in} is not above 0 "
+                    "(0 is absent in proto3; RFC 6749 §5.1 RECOMMENDED)")]
 
 
 def ft17_access_token_is_short_lived(message: Message) -> list[Finding]:
     auth = _auth_token(message)
     if auth is None or auth.expires_in <= SHORT_LIVED_EXPIRES_IN:
         return []
-    return [Finding("FT-17", "auth_token.expires_in", f"{auth.expires_in}: above "
+    return [Finding("FT-17", "auth_token.expires_in", f"{auth.expires_in} is above "
                     f"{SHORT_LIVED_EXPIRES_IN} s, not short-lived (RFC 6819 §5.1.5.3)")]
 
 
@@ -243,7 +243,7 @@ def ft18_refresh_token_is_vschar(message: Message) -> list[Finding]:
         return []
     where = _first_outside(auth.refresh_token, formats.is_vschar_token)
     return [Finding("FT-18", "auth_token.refresh_token", f"{_token_shown(auth.refresh_token)}"
-                    f"{where}: not 1*VSCHAR (%x20-7E; RFC 6749 App. A.17)")]
+                    f"{where} is not 1*VSCHAR (%x20-7E; RFC 6749 App. A.17)")]
 
 
 def ft19_refresh_token_differs_from_access_token(message: Message) -> list[Finding]:
@@ -251,8 +251,8 @@ def ft19_refresh_token_differs_from_access_token(message: Message) -> list[Findi
     auth = _auth_token(message)
     if auth is None or not auth.refresh_token or auth.refresh_token != auth.token:
         return []
-    return [Finding("FT-19", "auth_token.refresh_token", f"{_token_shown(auth.refresh_token)}: "
-                    "the same as auth_token.token (RFC 6749 §1.5)")]
+    return [Finding("FT-19", "auth_token.refresh_token", f"{_token_shown(auth.refresh_token)} "
+                    "is the same as auth_token.token (RFC 6749 §1.5)")]
 
 
 FIELD_RULES: dict[str, Rule] = {

@@ -58,8 +58,7 @@ def test_ct04_canonical_json_validates_against_the_schema(target: TargetSession)
               for finding in schema_findings(sample.message)]
     ensure(not broken, "Canonical JSON of a response fails its schema",
            expected="each response valid against schemas/*.schema.json",
-           received="; ".join(f"{sample.name}: {finding.path}: {finding.detail}"
-                              for sample, finding in broken),
+           received="; ".join(f"{sample.name}: {finding}" for sample, finding in broken),
            reply=broken[0][0].reply if broken else None)
 
 
