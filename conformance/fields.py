@@ -128,7 +128,7 @@ def ft08_avatar_uses_https(message: Message) -> list[Finding]:
     # Only an absolute URI has a scheme to judge; anything else is FT-07's finding.
     user = _user(message)
     scheme = formats.uri_scheme(user.avatar) if user is not None else None
-    if scheme is None or scheme in ("https", "data"):
+    if user is None or scheme is None or scheme in ("https", "data"):
         return []
     return [Finding("FT-08", "user.avatar", f"{shown(user.avatar)} has scheme {scheme!r}, not "
                     "'https' or 'data' (RFC 9700 §4)")]

@@ -10,7 +10,7 @@ from google.protobuf.message import DecodeError
 from conformance.errors import CannotEvaluate
 from conformance.fields import schema_findings, unknown_fields
 from conformance.proto import REFRESH_METHOD, pb
-from conformance.samples import responses
+from conformance.samples import ensure_every_response, sampled
 from conformance.target import TargetSession
 from conformance.violations import ensure, violation
 
@@ -19,7 +19,7 @@ from conformance.violations import ensure, violation
 def test_ct01_refresh_is_served_at_its_full_path(target: TargetSession) -> None:
     """CT-01: RefreshAccessToken is a unary RPC at /user_api.v1.UserApiService/RefreshAccessToken,
     and a valid refresh token gets status OK within the deadline (api.md, RPCs)."""
-    reply = target.refresh(target.fresh_tokens().refresh_token)
+    reply = sampled(target).refresh
     ensure(reply.ok, "Valid refresh token not answered OK",
            expected=f"status OK from {REFRESH_METHOD} within {target.config.channel.deadline:g} s",
            received=f"{reply.status} after {reply.elapsed:.2f} s", reply=reply)
@@ -29,7 +29,7 @@ def test_ct01_refresh_is_served_at_its_full_path(target: TargetSession) -> None:
 def test_ct02_ok_response_has_user_and_auth_token(target: TargetSession) -> None:
     """CT-02: an OK RefreshAccessTokenResponse has both `user` (1) and `auth_token` (2) set
     (api.md, Messages)."""
-    reply = target.refresh(target.fresh_tokens().refresh_token)
+    reply = sampled(target).refresh
     if not reply.ok or reply.response is None:
         raise CannotEvaluate(f"precondition failed: refresh answered {reply.status} (see CT-01)")
     missing = [name for name in ("user", "auth_token") if not reply.response.HasField(name)]
@@ -42,24 +42,16 @@ def test_ct02_ok_response_has_user_and_auth_token(target: TargetSession) -> None
 def test_ct03_response_has_no_unknown_fields(target: TargetSession) -> None:
     """CT-03: responses carry no fields unknown to the contract; their numbers are reported
     (proto3 language guide, unknown fields)."""
-    broken = [(sample, finding) for sample in responses(target)
-              for finding in unknown_fields(sample.message)]
-    ensure(not broken, "Response carries fields unknown to the contract",
-           expected="only the fields of user_api.v1 (api.md, Messages)",
-           received="; ".join(f"{sample.name}: {finding}" for sample, finding in broken),
-           reply=broken[0][0].reply if broken else None)
+    ensure_every_response(target, unknown_fields, "Response carries fields unknown to the contract",
+                          "only the fields of user_api.v1 (api.md, Messages)")
 
 
 @pytest.mark.requirement("CT-04")
 def test_ct04_canonical_json_validates_against_the_schema(target: TargetSession) -> None:
     """CT-04: the canonical proto3 JSON form of each response validates against the suite's JSON
     Schema in schemas/ (api.md; proto3 JSON mapping)."""
-    broken = [(sample, finding) for sample in responses(target)
-              for finding in schema_findings(sample.message)]
-    ensure(not broken, "Canonical JSON of a response fails its schema",
-           expected="each response valid against schemas/*.schema.json",
-           received="; ".join(f"{sample.name}: {finding}" for sample, finding in broken),
-           reply=broken[0][0].reply if broken else None)
+    ensure_every_response(target, schema_findings, "Canonical JSON of a response fails its schema",
+                          "each response valid against schemas/*.schema.json")
 
 
 # An unknown field for the request: number 99 (not in RefreshAccessTokenRequest), wire type 2

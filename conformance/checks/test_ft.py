@@ -6,19 +6,8 @@ from __future__ import annotations
 import pytest
 
 from conformance import fields
-from conformance.fields import Rule
-from conformance.samples import responses
+from conformance.samples import ensure_every_response
 from conformance.target import TargetSession
-from conformance.violations import ensure
-
-
-def ensure_every_response(target: TargetSession, rule: Rule, title: str, expected: str) -> None:
-    """`rule` holds in every response of the sample; the failure names each response broken."""
-    broken = [(sample, finding) for sample in responses(target)
-              for finding in rule(sample.message)]
-    ensure(not broken, title, expected=expected,
-           received="; ".join(f"{sample.name}: {finding}" for sample, finding in broken),
-           reply=broken[0][0].reply if broken else None)
 
 
 @pytest.mark.requirement("FT-01")
