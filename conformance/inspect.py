@@ -191,8 +191,9 @@ def _value_from_message(value: object) -> object:
     if kind == "structValue":
         struct = _struct_from_fields(inner)
         return _NOT_A_VALUE if struct is None else struct
-    if kind == "listValue" and isinstance(inner, dict) and isinstance(inner.get("values", []), list):
-        items = [_value_from_message(item) for item in inner.get("values", [])]
+    values = inner.get("values", []) if isinstance(inner, dict) else None
+    if kind == "listValue" and isinstance(values, list):
+        items = [_value_from_message(item) for item in values]
         return _NOT_A_VALUE if _NOT_A_VALUE in items else items
     return _NOT_A_VALUE
 
@@ -248,7 +249,7 @@ def main(argv: list[str]) -> int:
                      "FT-01..FT-19, CT-03 and CT-04. Exit 0: no MUST failed; 1: a MUST failed; "
                      "2: FILE unreadable.")
     parser.add_argument("file", metavar="FILE",
-                        help="proto3 JSON: one response, JSON Lines, or grpcurl output; - for stdin")
+                        help="proto3 JSON: one response, JSON Lines or grpcurl output; - for stdin")
     args = parser.parse_args(argv)
     try:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")

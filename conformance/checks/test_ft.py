@@ -68,7 +68,8 @@ def test_ft08_user_avatar_uses_https(target: TargetSession) -> None:
     """FT-08: `user.avatar`, when not empty, uses `https` (or `data`) (RFC 9700 §4, transport
     security)."""
     ensure_every_response(target, fields.ft08_avatar_uses_https,
-                          "user.avatar is not an https URI", "user.avatar with scheme https or data")
+                          "user.avatar is not an https URI",
+                          "user.avatar with scheme https or data")
 
 
 @pytest.mark.requirement("FT-09")

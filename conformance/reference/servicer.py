@@ -150,9 +150,10 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                                                      self._switches)
         if usable:
             self.store.add_access_token(access_token, user.uuid, self.behaviour.access_token_lifetime)
-        return mutations.rewrite_auth_token(pb.AuthToken(
-            token=access_token, token_type="Bearer", expires_in=self.behaviour.access_token_lifetime,
-            refresh_token=refresh_token), self._switches)
+        auth_token = pb.AuthToken(token=access_token, token_type="Bearer",
+                                  expires_in=self.behaviour.access_token_lifetime,
+                                  refresh_token=refresh_token)
+        return mutations.rewrite_auth_token(auth_token, self._switches)
 
     def _user_message(self, user: StoredUser) -> pb.User:
         message = pb.User(uuid=user.uuid, email=user.email)
