@@ -218,3 +218,12 @@ def test_ct06_check_judges_configuration_only() -> None:
         check(SimpleNamespace(config=config))
     assert "192.0.2.1" in str(raised.value)
     check(SimpleNamespace(config=TargetConfig(ChannelSettings("192.0.2.1:443"), config.tokens)))
+
+
+def test_ct06_is_skip_on_loopback_in_a_real_run(run_suite: Any) -> None:
+    # Also guards the results model: the passing teardown of a skipped check must not turn it
+    # into a pass.
+    run = run_suite("--profile", "quick", "--only", "CT-06")
+    row = next(r for r in run.results["targets"][0]["requirements"] if r["id"] == "CT-06")
+    assert (row["outcome"], run.exit_code) == ("skip", 0)
+    assert "loopback" in row["message"]
