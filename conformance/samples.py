@@ -79,7 +79,7 @@ def ensure_every_response(target: TargetSession, rule: Rule, title: str, expecte
     broken = [(one, finding) for one in responses(target) for finding in rule(one.message)]
     ensure(not broken, title, expected=expected,
            received="; ".join(f"{one.name}: {finding}" for one, finding in broken),
-           reply=broken[0][0].reply if broken else None)
+           reply=next((one.reply for one, _ in broken if one.reply is not None), None))
 
 
 def _gather(target: TargetSession) -> Sampled:
