@@ -21,7 +21,35 @@ from conformance.proto import pb
 from conformance.redact import redact
 from conformance.schemas import schema_errors
 
-__all__ = ["FIELD_RULES", "Finding", "Rule", "schema_findings", "shown", "unknown_fields"]
+__all__ = [
+    "FIELD_RULES",
+    "Finding",
+    "MAX_EXPIRES_IN",
+    "Rule",
+    "SHORT_LIVED_EXPIRES_IN",
+    "ft01_uuid_is_uuid",
+    "ft02_uuid_is_lower_case",
+    "ft03_email_is_valid",
+    "ft04_role_is_defined",
+    "ft05_role_is_specified",
+    "ft06_phone_is_international",
+    "ft07_avatar_is_absolute_uri",
+    "ft08_avatar_uses_https",
+    "ft09_dids_are_dids",
+    "ft10_dids_are_unique",
+    "ft11_multibase_ids_are_base58btc",
+    "ft12_no_control_characters",
+    "ft13_access_token_is_b64token",
+    "ft14_token_type_is_bearer",
+    "ft15_expires_in_is_in_range",
+    "ft16_expires_in_is_present",
+    "ft17_access_token_is_short_lived",
+    "ft18_refresh_token_is_vschar",
+    "ft19_refresh_token_differs_from_access_token",
+    "schema_findings",
+    "shown",
+    "unknown_fields",
+]
 
 # FT-15: a year in seconds; more suggests milliseconds. FT-17: a day (RFC 6819 §5.1.5.3).
 MAX_EXPIRES_IN = 31_536_000
