@@ -9,7 +9,7 @@ import pytest
 
 from conformance import fields
 from conformance.checks import test_ct as ct_checks  # the module: pytest must not collect checks
-from conformance.client import ChannelSettings
+from conformance.client import ChannelSettings, UserApiClient
 from conformance.options import TargetConfig, TokenSourceSpec
 from conformance.proto import pb
 from conformance.redact import redact
@@ -227,3 +227,17 @@ def test_ct06_is_skip_on_loopback_in_a_real_run(run_suite: Any) -> None:
     row = next(r for r in run.results["targets"][0]["requirements"] if r["id"] == "CT-06")
     assert (row["outcome"], run.exit_code) == ("skip", 0)
     assert "loopback" in row["message"]
+
+
+def test_one_static_token_serves_every_field_check(reference: Any, client: UserApiClient,
+                                                   run_suite: Any) -> None:
+    # The field checks share one sample per target, so a single refresh token is enough.
+    login = client.login("qa@example.com", "s3cret-Passw0rd")
+    assert login.response is not None
+    run = run_suite("--target", reference.address, "--plaintext", "--refresh-token-env", "RT",
+                    "--profile", "quick", "--only", "CT-01,CT-02,CT-04,FT-01,FT-13,FT-19",
+                    env={"RT": login.response.auth_token.refresh_token})
+    assert run.exit_code == 0, run.stdout[-2000:]
+    assert set(run.outcomes().values()) - {"skip"} == {"pass"}
+    assert {rid for rid, o in run.outcomes().items() if o == "pass"} == {
+        "CT-01", "CT-02", "CT-04", "FT-01", "FT-13", "FT-19"}
