@@ -27,5 +27,5 @@ class TargetDown(CannotEvaluate):
 
 
 class TargetStoppedAnswering(TargetDown):
-    """Several calls in a row got no answer: the suite stops calling this target. Liveness
-    checks (FZ-05, FZ-07) catch it, since silence is what they forbid."""
+    """Several calls in a row got no answer: the suite stops calling this target, and every
+    further check of it is `error` at once (a bounded run against a dead target)."""

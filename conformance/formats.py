@@ -3,7 +3,7 @@
 import re
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 __all__ = [
     "did_method_specific_id",
@@ -114,30 +114,45 @@ def is_lowercase_uuid(value: object) -> bool:
 
 
 def is_email(value: object) -> bool:
-    """Tell whether ``value`` is a syntactically valid e-mail address.
+    """Tell whether ``value`` is a syntactically valid e-mail address (FT-03).
 
-    Grammar: RFC 5322 §3.4.1 addr-spec, internationalized per RFC 6531, as
-    checked by ``email-validator`` without any DNS query. Its profile of the
-    grammar is kept: no display name (``John <a@b.c>``), no quoted local part,
-    no domain literal, a domain with a dot ending in a letter-bearing TLD, no
-    special-use domains except ``.test`` (RFC 6761 test domains are allowed
-    so that test deployments pass; ``example.com`` is allowed anyway).
+    Grammar: RFC 5322 §3.4.1 ``addr-spec = local-part "@" domain``,
+    internationalized per RFC 6531, as parsed by ``email-validator`` with
+    every deliverability policy off: quoted local parts (``"a b"@x.org``),
+    domain literals (``a@[192.0.2.1]``), domains without a dot
+    (``user@localhost``) and special-use domains (``qa@corp.local``) are
+    valid syntax. Not an addr-spec: a display name (``John <a@b.c>``), no
+    "@", two "@" outside quotes, unquoted spaces or controls, empty labels.
     """
     if not isinstance(value, str):
         return False
     try:
         validate_email(
-            value,
+            _without_special_use_tld(value),
             check_deliverability=False,
             test_environment=True,
+            globally_deliverable=False,
             allow_smtputf8=True,
+            allow_empty_local=False,
             allow_display_name=False,
-            allow_quoted_local=False,
-            allow_domain_literal=False,
+            allow_quoted_local=True,
+            allow_domain_literal=True,
         )
     except EmailNotValidError:
         return False
     return True
+
+
+def _without_special_use_tld(address: str) -> str:
+    # email-validator rejects special-use names (RFC 6761: .local, .localhost,
+    # .invalid, ...) whatever its options: a policy about deliverability, not
+    # syntax. Such a final label is an ordinary LDH label, so the address is
+    # judged with it replaced by "test", which test_environment allows.
+    local, at, domain = address.rpartition("@")
+    head, dot, last = domain.rpartition(".")
+    if at and last.lower() in SPECIAL_USE_DOMAIN_NAMES:
+        return f"{local}@{head}{dot}test"
+    return address
 
 
 def is_phone(value: object) -> bool:

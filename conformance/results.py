@@ -86,7 +86,9 @@ class Results:
         result.message = SECRETS.scrub(result.message)
         with self._lock:
             known = self._checks.get(nodeid)
-            if known is None or SEVERITY[result.outcome] > SEVERITY[known.outcome] or (
+            # A passing teardown after a skipped call leaves the check skipped.
+            if known is None or (SEVERITY[result.outcome] > SEVERITY[known.outcome] and not (
+                    known.outcome is Outcome.SKIP and result.outcome is Outcome.PASS)) or (
                     known.outcome is Outcome.PASS and result.outcome is Outcome.SKIP):
                 self._checks[nodeid] = result
 

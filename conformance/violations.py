@@ -41,22 +41,20 @@ class Violation(AssertionError):
 
 
 def violation(title: str, *, expected: str, received: str, reply: Reply[object] | None = None,
-              details: str = "", judge_silence: bool = False) -> Violation | CannotEvaluate:
+              details: str = "") -> Violation | CannotEvaluate:
     """The Violation to raise; but a rule cannot be judged on a reply that never came: an
-    UNAVAILABLE reply means the target stopped answering, so the check is `error` — unless the
-    rule is about staying alive (`judge_silence`, e.g. FZ-05), where silence is the violation."""
-    if reply is not None and reply.code is grpc.StatusCode.UNAVAILABLE and not judge_silence:
+    UNAVAILABLE reply means the target stopped answering, so the check is `error`."""
+    if reply is not None and reply.code is grpc.StatusCode.UNAVAILABLE:
         return CannotEvaluate(f"the target stopped answering: {reply.method} got {reply.status}")
     return Violation(title, expected, received, reply.reproduce if reply else "", details)
 
 
 def ensure(condition: bool, title: str, *, expected: str, received: str,
-           reply: Reply[object] | None = None, details: str = "",
-           judge_silence: bool = False) -> None:
+           reply: Reply[object] | None = None, details: str = "") -> None:
     """Raise a Violation unless `condition` holds."""
     if not condition:
         raise violation(title, expected=expected, received=received, reply=reply,
-                        details=details, judge_silence=judge_silence)
+                        details=details)
 
 
 def ensure_status(reply: Reply[object], allowed: set[str], title: str, *,

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
+from google.protobuf.message import DecodeError
 
 from conformance.errors import CannotEvaluate
-from conformance.proto import REFRESH_METHOD
+from conformance.fields import schema_findings, unknown_fields
+from conformance.proto import REFRESH_METHOD, pb
+from conformance.samples import ensure_every_response, sampled
 from conformance.target import TargetSession
-from conformance.violations import ensure
+from conformance.violations import ensure, violation
 
 
 @pytest.mark.requirement("CT-01")
 def test_ct01_refresh_is_served_at_its_full_path(target: TargetSession) -> None:
     """CT-01: RefreshAccessToken is a unary RPC at /user_api.v1.UserApiService/RefreshAccessToken,
     and a valid refresh token gets status OK within the deadline (api.md, RPCs)."""
-    reply = target.refresh(target.fresh_tokens().refresh_token)
+    reply = sampled(target).refresh
     ensure(reply.ok, "Valid refresh token not answered OK",
            expected=f"status OK from {REFRESH_METHOD} within {target.config.channel.deadline:g} s",
            received=f"{reply.status} after {reply.elapsed:.2f} s", reply=reply)
@@ -24,10 +29,76 @@ def test_ct01_refresh_is_served_at_its_full_path(target: TargetSession) -> None:
 def test_ct02_ok_response_has_user_and_auth_token(target: TargetSession) -> None:
     """CT-02: an OK RefreshAccessTokenResponse has both `user` (1) and `auth_token` (2) set
     (api.md, Messages)."""
-    reply = target.refresh(target.fresh_tokens().refresh_token)
+    reply = sampled(target).refresh
     if not reply.ok or reply.response is None:
         raise CannotEvaluate(f"precondition failed: refresh answered {reply.status} (see CT-01)")
     missing = [name for name in ("user", "auth_token") if not reply.response.HasField(name)]
     ensure(not missing, "OK refresh response lacks user or auth_token",
            expected="both `user` and `auth_token` set", received=f"missing: {', '.join(missing)}",
            reply=reply)
+
+
+@pytest.mark.requirement("CT-03")
+def test_ct03_response_has_no_unknown_fields(target: TargetSession) -> None:
+    """CT-03: responses carry no fields unknown to the contract; their numbers are reported
+    (proto3 language guide, unknown fields)."""
+    ensure_every_response(target, unknown_fields, "Response carries fields unknown to the contract",
+                          "only the fields of user_api.v1 (api.md, Messages)")
+
+
+@pytest.mark.requirement("CT-04")
+def test_ct04_canonical_json_validates_against_the_schema(target: TargetSession) -> None:
+    """CT-04: the canonical proto3 JSON form of each response validates against the suite's JSON
+    Schema in schemas/ (api.md; proto3 JSON mapping)."""
+    ensure_every_response(target, schema_findings, "Canonical JSON of a response fails its schema",
+                          "each response valid against schemas/*.schema.json")
+
+
+# An unknown field for the request: number 99 (not in RefreshAccessTokenRequest), wire type 2
+# (LEN): the tag 99 << 3 | 2 = 794 is the varint 0x9a 0x06, then the length and a string.
+UNKNOWN_REQUEST_FIELD = bytes([0x9A, 0x06, len(b"conformance")]) + b"conformance"
+
+
+@pytest.mark.requirement("CT-05")
+def test_ct05_unknown_request_field_is_ignored(target: TargetSession) -> None:
+    """CT-05: the server ignores unknown fields in the request: a valid request that also carries
+    field 99 (a string) succeeds (proto3 language guide, unknown fields)."""
+    token = target.fresh_tokens().refresh_token
+    request = pb.RefreshAccessTokenRequest(refresh_token=token).SerializeToString()
+    reply = target.client.refresh_raw(request + UNKNOWN_REQUEST_FIELD)
+    ensure(reply.ok, "Request with an unknown field refused",
+           expected="status OK: unknown field 99 is ignored", received=reply.status, reply=reply)
+    assert isinstance(reply.response, bytes)
+    try:
+        pb.RefreshAccessTokenResponse.FromString(reply.response)
+    except DecodeError as error:
+        raise violation("Response to a request with an unknown field is undecodable",
+                        expected="a RefreshAccessTokenResponse", received=f"{error}",
+                        reply=reply) from None
+
+
+def plaintext_off_loopback(address: str, plaintext: bool) -> str | None:
+    """CT-06 as a rule on configuration: why `address` is not judged (loopback), else None.
+    Raises the Violation when plaintext goes to a non-loopback host. Dials nothing."""
+    host = address.rpartition(":")[0].strip("[]")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host.lower().rstrip(".") == "localhost"
+    if loopback:
+        return f"{address} is a loopback address: no network to protect"
+    ensure(not plaintext, "Plaintext to a non-loopback host",
+           expected=f"TLS to {address} (omit --plaintext)",
+           received=f"--plaintext: tokens would cross the network to {host} in clear")
+    return None
+
+
+@pytest.mark.requirement("CT-06")
+def test_ct06_non_loopback_target_uses_tls(target: TargetSession) -> None:
+    """CT-06: over a non-loopback network the target is served with TLS; plaintext to a
+    non-loopback host fails, on loopback the check is skipped (RFC 6749 §10.3, §10.4;
+    RFC 6750 §5.3)."""
+    channel = target.config.channel
+    not_applicable = plaintext_off_loopback(channel.address, channel.plaintext)
+    if not_applicable:
+        pytest.skip(not_applicable)

@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 import grpc
 import jwt
 from google.protobuf import json_format
+from google.protobuf.unknown_fields import UnknownFieldSet
 
 from conformance.proto import pb, pb_grpc
+from conformance.reference import mutations
 from conformance.reference.store import Rotation, RotationOutcome, Store, StoredUser
 
 __all__ = ["UNDECODABLE", "Behaviour", "UserApiServicer"]
@@ -100,6 +102,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self._poisoned = False               # fault nul-byte-poisons-server
         self._issued: list[str] = []         # fault refresh-token-prefix-match
         self._last_login: str | None = None  # fault unknown-shaped-refresh-token-ok
+        self._switches = behaviour.faults | behaviour.flavors
 
     def fault(self, name: str) -> bool:
         return name in self.behaviour.faults
@@ -128,6 +131,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
         if request is UNDECODABLE:  # only with fault refresh-accepts-wire-garbage (server.py)
             return pb.RefreshAccessTokenResponse()
+        if self.fault("request-unknown-field-rejected") and len(UnknownFieldSet(request)):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "unknown field in request")
         presented = self._malformed_input_faults(request.refresh_token, context)
         if not presented:
             user = self.store.any_user() if self.fault("empty-refresh-token-accepted") else None
@@ -136,7 +141,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             if self.flavor("unauthenticated-for-empty"):
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_GRANT)
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "refresh_token is required")
-        if len(presented) > MAX_TOKEN_LENGTH or not VSCHAR.fullmatch(presented):
+        # Under that fault the server issues non-VSCHAR refresh tokens, and accepts its own.
+        if len(presented) > MAX_TOKEN_LENGTH or not (
+                VSCHAR.fullmatch(presented) or self.fault("refresh-token-not-vschar")):
             code = (grpc.StatusCode.INVALID_ARGUMENT if self.flavor("invalid-argument-for-malformed")
                     else grpc.StatusCode.UNAUTHENTICATED)
             context.abort(code, self._invalid_grant(presented))
@@ -296,6 +303,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         return refresh_token
 
     def _new_refresh_token(self) -> str:
+        return mutations.issued_refresh_token(self._refresh_token_text(), self._switches)
+
+    def _refresh_token_text(self) -> str:
         if self.fault("low-entropy-refresh-tokens"):
             return "rt." + "0" * 32 + secrets.token_hex(8)  # 64 random bits behind a constant
         if self.flavor("jwt-refresh-tokens") or self.fault("refresh-jwt-signature-not-verified"):
@@ -322,19 +332,20 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
 
     def _auth_token(self, user: StoredUser, refresh_token: str, *, usable: bool = True,
                     ) -> pb.AuthToken:
-        access_token = self._new_access_token(user)
+        access_token = mutations.issued_access_token(self._new_access_token(user), refresh_token,
+                                                     self._switches)
         if usable:
             self.store.add_access_token(access_token, user.uuid, self.behaviour.access_token_lifetime)
-        return pb.AuthToken(token=access_token, token_type="Bearer",
-                            expires_in=self.behaviour.access_token_lifetime,
-                            refresh_token=refresh_token)
+        auth_token = pb.AuthToken(token=access_token, token_type="Bearer",
+                                  expires_in=self.behaviour.access_token_lifetime,
+                                  refresh_token=refresh_token)
+        return mutations.rewrite_auth_token(auth_token, self._switches)
 
-    @staticmethod
-    def _user_message(user: StoredUser) -> pb.User:
+    def _user_message(self, user: StoredUser) -> pb.User:
         message = pb.User(uuid=user.uuid, email=user.email)
         profile = dict(user.profile)
         metadata = profile.pop("metadata", None)
         json_format.ParseDict(profile, message, ignore_unknown_fields=False)
         if metadata:
             message.metadata.update(metadata)
-        return message
+        return mutations.rewrite_user(message, self._switches)

@@ -1,0 +1,97 @@
+"""The responses the field checks judge: one fixed sequence per target, gathered once.
+
+FT and CT-03/CT-04 apply to every User and AuthToken the suite sees (requirements.md). The
+sequence is: the login response (when the token source logs in), a refresh of that fresh token,
+and GetMe with the refreshed access token. Gathering it once per target keeps the cost of 25
+checks (CT-01..CT-04, FT) at one login, one refresh and one GetMe, and lets a single static
+token serve them all.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.message import Message
+
+from conformance.client import Reply
+from conformance.errors import CannotEvaluate
+from conformance.fields import Rule
+from conformance.proto import pb
+from conformance.target import TargetSession
+from conformance.violations import ensure
+
+__all__ = ["Sample", "Sampled", "ensure_every_response", "responses", "sampled"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One response of the sequence, named for messages ("refresh response")."""
+
+    name: str
+    message: Message
+    reply: Reply[Any] | None   # None for the login response (the token source made that call)
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """The sequence as gathered: the refresh reply, OK or not (CT-01 judges it), and every OK
+    response of the sequence."""
+
+    refresh: Reply[pb.RefreshAccessTokenResponse]
+    ok_responses: tuple[Sample, ...]
+
+
+_CACHE: weakref.WeakKeyDictionary[TargetSession, Sampled | Exception] = \
+    weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def sampled(target: TargetSession) -> Sampled:
+    """The sample of `target`, gathered on first use. Failing to mint is `error` (or `skip` for a
+    spent static token) for every check that needs the sample, with the same cause."""
+    with _LOCK:
+        cached = _CACHE.get(target)
+        if cached is None:
+            try:
+                cached = _gather(target)
+            except Exception as error:  # a cause to repeat to every check, not a suite crash
+                cached = error
+            _CACHE[target] = cached
+    if isinstance(cached, Exception):
+        raise cached
+    return cached
+
+
+def responses(target: TargetSession) -> tuple[Sample, ...]:
+    """Every response of the sample, for rules on fields; a refused refresh is `error`."""
+    gathered = sampled(target)
+    if not gathered.refresh.ok:
+        raise CannotEvaluate(f"precondition failed (refresh a freshly minted token): "
+                             f"RefreshAccessToken answered {gathered.refresh.status}; see CT-01")
+    return gathered.ok_responses
+
+
+def ensure_every_response(target: TargetSession, rule: Rule, title: str, expected: str) -> None:
+    """`rule` holds in every response of the sample; the failure names each response broken."""
+    broken = [(one, finding) for one in responses(target) for finding in rule(one.message)]
+    ensure(not broken, title, expected=expected,
+           received="; ".join(f"{one.name}: {finding}" for one, finding in broken),
+           reply=next((one.reply for one, _ in broken if one.reply is not None), None))
+
+
+def _gather(target: TargetSession) -> Sampled:
+    tokens = target.fresh_tokens()
+    samples = [Sample("login response", tokens.login, None)] if tokens.login is not None else []
+    reply = target.refresh(tokens.refresh_token)
+    if not reply.ok or reply.response is None:
+        return Sampled(reply, tuple(samples))
+    samples.append(Sample("refresh response", reply.response, reply))
+    access_token = reply.response.auth_token.token
+    if access_token:  # without one GetMe cannot be asked; RT-01 and FT-13 report that
+        me = target.client.get_me(f"Bearer {access_token}")
+        if me.ok and me.response is not None:  # a refused GetMe is RT-04's finding
+            samples.append(Sample("GetMe response", me.response, me))
+    return Sampled(reply, tuple(samples))
