@@ -7,9 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
-import string
 import subprocess
 import sys
 import tempfile
@@ -19,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from hypothesis import HealthCheck, given, settings
 
+from conformance.client import ChannelSettings, UserApiClient
 from conformance.profiles import PROFILES
 from conformance.proto import REFRESH_METHOD, pb
 from conformance.reference import ReferenceServer, ServerOptions
+from conformance.strategies import malformed_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Bench-Passw0rd-value"
@@ -55,21 +56,38 @@ def median_wall(args: list[str], runs: int) -> tuple[float, dict[str, Any]]:
     return statistics.median(times), last
 
 
-def plain_loop_rate(server: ReferenceServer, calls: int) -> float:
-    """Calls per second of a bare stub sending malformed refresh tokens: the limit for FZ-01."""
-    rng = random.Random(0)
+def fuzz_tokens(server: ReferenceServer, count: int) -> list[str]:
+    """The kind of requests FZ-01 sends: `count` draws from its own strategy, shaped by a live
+    token, so that the plain loop below sends the same sort of (often long) tokens."""
+    api = UserApiClient(ChannelSettings(server.address, plaintext=True, deadline=5))
+    login = api.login(server.options.email, PASSWORD).response
+    api.close()
+    assert login is not None
+    drawn: list[str] = []
+
+    @settings(max_examples=count, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(malformed_tokens(login.auth_token.refresh_token, PROFILES["standard"].fuzz_max_length))
+    def collect(token: str) -> None:
+        drawn.append(token)
+
+    collect()
+    return drawn
+
+
+def plain_loop_rate(server: ReferenceServer, tokens: list[str]) -> float:
+    """Calls per second of a bare stub sending those tokens: the limit for FZ-01."""
     with grpc.insecure_channel(server.address) as channel:
         stub = channel.unary_unary(REFRESH_METHOD,
                                    request_serializer=pb.RefreshAccessTokenRequest.SerializeToString,
                                    response_deserializer=pb.RefreshAccessTokenResponse.FromString)
         started = time.monotonic()
-        for _ in range(calls):
-            token = "".join(rng.choices(string.printable, k=rng.randint(0, 64)))
+        for token in tokens:
             try:
                 stub(pb.RefreshAccessTokenRequest(refresh_token=token), timeout=5)
             except grpc.RpcError:
                 pass
-        return calls / (time.monotonic() - started)
+        return len(tokens) / (time.monotonic() - started)
 
 
 def fz01_rate(report_dir: Path, examples: int) -> float | None:
@@ -92,7 +110,7 @@ def main() -> int:
                          "rpcs": results["targets"][0].get("rpc_count", {}),
                          "verdict": results["targets"][0]["verdict"]}
     with ReferenceServer(ServerOptions(password=PASSWORD)) as server:
-        loop = plain_loop_rate(server, 500)
+        loop = plain_loop_rate(server, fuzz_tokens(server, PROFILES["standard"].fuzz_examples))
         _, _, report_dir = run_suite(*target_args(server), "--profile", "standard", "--only",
                                      "FZ-01")
         suite = fz01_rate(report_dir, PROFILES["standard"].fuzz_examples)

@@ -17,8 +17,12 @@ __all__ = ["main"]
 USAGE_EXIT = 2
 CHECKS = "conformance.checks"
 # Quiet by default: the plugin's own summary (verdicts, failures by requirement) replaces
-# pytest's tracebacks; pass pytest options after `--` to change that.
-DEFAULT_PYTEST_ARGS = ["-q", "--no-header", "--tb=no", "-r", "N", "-p", "no:cacheprovider"]
+# pytest's tracebacks; pass pytest options after `--` to change that. Checks fail through
+# Violation, never through assertion introspection (which could print a token), so assertion
+# rewriting, which costs about a second per run (pytest rewrites every entry-point plugin's
+# whole distribution, hypothesis included), is off.
+DEFAULT_PYTEST_ARGS = ["-q", "--no-header", "--tb=no", "-r", "N", "-p", "no:cacheprovider",
+                       "--assert=plain"]
 
 
 class _Parser(argparse.ArgumentParser):
