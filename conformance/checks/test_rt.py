@@ -34,7 +34,9 @@ REJECTED = {"UNAUTHENTICATED", "INVALID_ARGUMENT"}
 # concurrency conflict (ABORTED, gRPC status codes); the catalogue allows both (RT-14).
 RACE_LOSER = {"UNAUTHENTICATED", "ABORTED"}
 # A replay waits the declared grace window plus this margin (the server measures the window from
-# its own rotation, which happened before the suite read the response).
+# its own rotation, which happened before the suite read the response). The margin applies with
+# no window too: a replay within milliseconds of the rotation is indistinguishable from a lost
+# race, which may be answered ABORTED (RT-14); RT-11 is about replays, not races.
 REPLAY_MARGIN = 0.3
 # No declared window makes a check sleep longer than this.
 MAX_GRACE_WAIT = 300.0
@@ -487,8 +489,6 @@ def wait_past_grace(target: TargetSession) -> float:
     if target.reuse_grace > MAX_GRACE_WAIT:
         raise CannotEvaluate(f"the declared reuse grace window of {target.reuse_grace:g} s is "
                              f"longer than the suite waits ({MAX_GRACE_WAIT:g} s)")
-    if target.reuse_grace == 0:
-        return 0.0  # no window declared: a replay right after the rotation must already fail
     waited = target.reuse_grace + REPLAY_MARGIN
     time.sleep(waited)
     return waited
