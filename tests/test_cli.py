@@ -6,7 +6,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +65,13 @@ def test_a_faulty_separate_server_is_non_conformant(run_suite: Any) -> None:
 
 def test_an_unreachable_target_exits_3_with_one_line_and_no_traceback(run_suite: Any) -> None:
     address = f"127.0.0.1:{_closed_port()}"
-    started = time.monotonic()
     run = run_suite("--target", address, "--plaintext", "--login-email", "qa@example.com",
                     "--login-password-env", "QA_PASSWORD", "--deadline", "2",
                     env={"QA_PASSWORD": "whatever-password"})
     assert run.exit_code == 3
-    assert time.monotonic() - started < 2 + 2 + 3  # deadline + 2 s, plus interpreter start-up
+    # The suite's own time (results.json, from session start: without interpreter start-up,
+    # which a loaded machine stretches): within deadline + 2 s.
+    assert run.results["duration_s"] < 2 + 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and address in lines[0] and "unreachable" in lines[0]
     assert "Traceback" not in run.stdout + run.stderr

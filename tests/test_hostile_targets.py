@@ -61,11 +61,10 @@ def black_hole() -> Iterator[str]:
 
 
 def test_black_hole_target_is_error_within_a_bound(run_suite: Any, black_hole: str) -> None:
-    started = time.monotonic()
     run = run_suite(*_login_args(black_hole, "--plaintext"), env={"QA_PASSWORD": PASSWORD})
-    elapsed = time.monotonic() - started
-    # Bound: the preflight's one deadline, then every check fails fast, plus start-up.
-    assert elapsed < DEADLINE + 8, elapsed
+    # Bound: the preflight's one deadline, then every check is `error` at once (measured:
+    # deadline + 0.2 s of the suite's own time, plus about 1.4 s of interpreter start-up).
+    assert run.results["duration_s"] < DEADLINE + 2, run.results["duration_s"]
     assert run.exit_code == 3
     _assert_finished_cleanly(run)
     assert run.results["targets"][0]["verdict"] == "error"
