@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance.catalogue import Level, catalogue, source_links
+from conformance.reference.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT.parent / "shared" / "spec" / "requirements.md"
@@ -42,6 +43,23 @@ def test_catalogue_equals_the_spec() -> None:
 
 def test_every_check_names_a_catalogued_requirement() -> None:
     assert set(_checks_by_requirement()) <= set(catalogue())
+
+
+def test_every_requirement_has_a_check() -> None:
+    assert set(catalogue()) - set(_checks_by_requirement()) == set()
+
+
+# Requirements no fault of the loopback reference server can trip, with the self-test that
+# proves their check fails instead.
+PROVEN_WITHOUT_A_FAULT = {
+    "CT-06": "tests/test_fields.py::test_ct06_check_judges_configuration_only (plaintext to a "
+             "non-loopback address, judged without dialling it)",
+}
+
+
+def test_every_requirement_is_tripped_by_some_fault() -> None:
+    tripped = set().union(*(fault.breaks for fault in FAULTS.values()))
+    assert set(catalogue()) - tripped == set(PROVEN_WITHOUT_A_FAULT)
 
 
 def test_levels_and_links() -> None:
