@@ -209,9 +209,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
     outcome, message = _classify(report, call, req)
     if outcome is Outcome.WARN:
         # A SHOULD failure is reported like an expected failure: visible, not failing the run.
-        report.outcome, report.wasxfail = "skipped", message  # type: ignore[assignment]
+        report.outcome, report.wasxfail = "skipped", message
     elif outcome is Outcome.SKIP and report.failed:
-        report.outcome = "skipped"  # type: ignore[assignment]
+        report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {message}")
     elif message and report.failed:
         report.longrepr = message

@@ -77,10 +77,10 @@ class ReferenceServer:
             reuse_grace=self.options.reuse_grace, latency=self.options.latency_ms / 1000,
             unavailable_every=self.options.unavailable_every,
             stop_after_calls=self.options.stop_after_calls, on_stop=self._stop_soon)
-        options = [("grpc.max_receive_message_length", SMALL_MESSAGE_LIMIT)] \
+        grpc_options = [("grpc.max_receive_message_length", SMALL_MESSAGE_LIMIT)] \
             if "small-message-limit" in behaviour.flavors else []
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS),
-                                   options=options)
+                                   options=grpc_options)
         self.servicer = UserApiServicer(self.store, behaviour)
         if "refresh-accepts-wire-garbage" in behaviour.faults:
             _add_with_lenient_refresh_decoding(self.servicer, self._server)
