@@ -91,7 +91,8 @@ def plain_loop_rate(server: ReferenceServer, tokens: list[str]) -> float:
 
 
 def fz01_rate(report_dir: Path, examples: int) -> float | None:
-    """FZ-01 examples per second, from the test case's time in junit.xml."""
+    """FZ-01 generated tokens per second, from the test case's time in junit.xml (the explicit
+    per-family examples it also sends are not counted: the figure errs low)."""
     for case in ET.parse(report_dir / "junit.xml").iter("testcase"):
         if case.get("name", "").startswith("test_fz01"):
             return examples / max(float(case.get("time", "0")), 1e-9)

@@ -10,7 +10,7 @@ __all__ = ["DEFAULT_PROFILE", "PROFILES", "Profile"]
 @dataclass(frozen=True)
 class Profile:
     name: str
-    fuzz_examples: int      # hypothesis examples per fuzz check (FZ-01)
+    fuzz_examples: int      # generated tokens per fuzz campaign (FZ-01), in batches
     chain_length: int       # refreshes in a chain (RT-13)
     concurrency: int        # simultaneous refreshes with one token (RT-14)
     race_rounds: int        # bursts repeated, since a race shows only sometimes (RT-14)

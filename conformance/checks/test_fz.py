@@ -9,15 +9,18 @@ FZ-04 and FZ-08 (marker `last`).
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import grpc
 import pytest
 from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from conformance import plugin
@@ -39,6 +42,11 @@ OVERSIZED = {"64 KiB": 64 * 1024, "1 MiB": 1024 * 1024}
 # After a first failure, hypothesis shrinks it; against a target that answers at the deadline,
 # each attempt costs the deadline, so shrinking stops after this long (the run never hangs).
 SHRINK_SECONDS = 30.0
+# FZ-01 presents its generated tokens in batches of this many concurrent calls: one hypothesis
+# example per batch spreads hypothesis's per-example cost over the batch, and independent calls
+# overlap. A failing batch is shrunk like any example (each token shrinks on its own), and the
+# finding is the one token that was not rejected.
+FUZZ_BATCH = 8
 
 
 @pytest.mark.requirement("FZ-01")
@@ -48,7 +56,7 @@ def test_fz01_malformed_refresh_tokens_are_rejected(target: TargetSession) -> No
     invalid_grant; gRPC status codes).
 
     Families (conformance/strategies.py), each presented first by a plain example, then drawn
-    uniformly for the profile's fuzz_examples: empty or white space only; control characters
+    uniformly for the profile's fuzz_examples, presented in concurrent batches: empty or white space only; control characters
     and NUL; non-ASCII and invalid-looking Unicode; very long; SQL, NoSQL and LDAP injection;
     path traversal and format strings; JWT-shaped garbage; `alg: none` JWTs; base64 and base64url
     noise; tokens shaped like the target's own (learnt from a live token, never the token).
@@ -237,35 +245,41 @@ class _Campaign:
         self.reproduce_failure = ""
         self._shrink_until = 0.0
 
-    def probe(self, tagged: Tagged) -> None:
+    def probe(self, batch: list[Tagged], pool: ThreadPoolExecutor) -> None:
+        """Present a batch of tokens concurrently; the first one not rejected fails the example."""
         if self.findings and time.monotonic() > self._shrink_until:
             raise _ShrinkBudgetSpent
-        family, token = tagged
-        reply = self.target.refresh(token)
-        if reply.code.name not in REJECTED:
-            if not self.findings:
-                self._shrink_until = time.monotonic() + SHRINK_SECONDS
-            self.findings.append(_Finding(family, token, reply))
-            raise _NotRejected
+        replies = list(pool.map(lambda tagged: self.target.refresh(tagged[1]), batch))
+        for (family, token), reply in zip(batch, replies):
+            if reply.code.name not in REJECTED:
+                if not self.findings:
+                    self._shrink_until = time.monotonic() + SHRINK_SECONDS
+                self.findings.append(_Finding(family, token, reply))
+                raise _NotRejected
 
     def run(self) -> _Finding | None:
         profile = self.target.profile
+        pool = ThreadPoolExecutor(max_workers=FUZZ_BATCH)
 
-        def fuzz_refresh_token(tagged: Tagged) -> None:
-            self.probe(tagged)
+        def fuzz_refresh_tokens(batch: list[Tagged]) -> None:
+            self.probe(batch, pool)
 
-        test = given(tagged_tokens(self.live, profile.fuzz_max_length))(fuzz_refresh_token)
+        tokens = tagged_tokens(self.live, profile.fuzz_max_length)
+        test = given(st.lists(tokens, min_size=FUZZ_BATCH, max_size=FUZZ_BATCH))(
+            fuzz_refresh_tokens)
         for tagged in reversed(family_examples(self.live, profile.fuzz_max_length)):
-            test = example(tagged)(test)
+            test = example([tagged])(test)
         test = settings(
-            max_examples=profile.fuzz_examples, deadline=None, print_blob=True,
+            max_examples=math.ceil(profile.fuzz_examples / FUZZ_BATCH), deadline=None,
+            print_blob=True,
             report_multiple_bugs=False,
             # Network calls are slow and the inputs large on purpose; nothing here is a fixture.
             suppress_health_check=list(HealthCheck),
             database=DirectoryBasedExampleDatabase(self.database_dir)
             if self.database_dir else None)(test)
         try:
-            test()
+            with pool:
+                test()
         except Exception as error:
             if not self.findings:
                 raise  # the suite's own error, reported as such by the plugin
