@@ -290,7 +290,10 @@ class _Campaign:
             if isinstance(error, _NotRejected):
                 return self.findings[-1]
             return min(self.findings, key=lambda f: (len(f.token), f.token))
-        return None
+        # A token seen not rejected stays a finding even when hypothesis, replaying it under an
+        # exhausted shrink budget, ended without reporting it.
+        return min(self.findings, key=lambda f: (len(f.token), f.token)) if self.findings \
+            else None
 
     def replay_hint(self) -> str:
         hints = []
