@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 
-import grpc
 
-from conformance.client import Reply, UserApiClient
+from conformance.client import NO_ANSWER, Reply, UserApiClient
 from conformance.errors import CannotEvaluate, TargetDown
 from conformance.options import TargetConfig
 from conformance.profiles import Profile
@@ -15,7 +14,6 @@ from conformance.tokens import TokenPair, TokenSource, make_token_source
 
 __all__ = ["TargetSession"]
 
-UNREACHABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 class TargetSession:
@@ -40,11 +38,6 @@ class TargetSession:
     def reuse_grace(self) -> float:
         return self.config.reuse_grace
 
-    @property
-    def cause(self) -> str | None:
-        """Why the target could not be evaluated, once the preflight failed."""
-        return self._cause
-
     def ensure_evaluable(self) -> None:
         """Preflight once per run: the target answers, and a first token can be minted."""
         with self._lock:
@@ -56,7 +49,7 @@ class TargetSession:
 
     def _preflight(self) -> str | None:
         probe = self.client.get_me(None)
-        if probe.code in UNREACHABLE:
+        if probe.code in NO_ANSWER:
             tls = any(word in probe.details.lower() for word in ("ssl", "tls", "handshake", "certificate", "verification"))
             return f"{'TLS failure' if tls else 'unreachable'}: {probe.status}"
         if self.source.kind == "static":

@@ -61,21 +61,7 @@ def test_replaying_a_rotated_token_revokes_the_family(client: UserApiClient,
 def test_sixteen_threads_racing_one_token_get_exactly_one_success(
         client: UserApiClient, reference: ReferenceServer) -> None:
     _, refresh_token = login(client, reference)
-    barrier = threading.Barrier(16)
-    codes: list[grpc.StatusCode] = []
-    lock = threading.Lock()
-
-    def race() -> None:
-        barrier.wait(timeout=10)
-        code = client.refresh(refresh_token).code
-        with lock:
-            codes.append(code)
-
-    threads = [threading.Thread(target=race) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=15)
+    codes = _race(client, refresh_token, 16)
     assert len(codes) == 16
     assert codes.count(grpc.StatusCode.OK) == 1
     assert codes.count(grpc.StatusCode.UNAUTHENTICATED) == 15

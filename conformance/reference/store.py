@@ -218,9 +218,3 @@ class Store:
         self._db.execute(
             "INSERT INTO refresh_tokens VALUES (?, ?, ?, 'active', ?, NULL)",
             (hash_token(token), family_id, user_uuid, time.time()))
-
-    def revoke_family(self, family_id: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = ?", (family_id,)
-            )
