@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -143,3 +145,30 @@ def test_shrinking_stops_when_its_time_budget_is_spent(monkeypatch: pytest.Monke
     finding = fz._Campaign(target, TOKEN).run()  # type: ignore[arg-type]
     assert finding is not None and finding.family == "base64"
     assert target.calls <= len(fz.family_examples(TOKEN, 1)) + target.profile.fuzz_examples
+
+
+class _RaceAbortingTarget:
+    """A correct server that answers ABORTED while the same token is already in flight (RT-14
+    allows it) and UNAUTHENTICATED otherwise: FZ-01 must not make that race itself."""
+
+    def __init__(self) -> None:
+        self.profile = dataclasses.replace(PROFILES["quick"], fuzz_examples=400)
+        self._in_flight: set[str] = set()
+        self._lock = threading.Lock()
+
+    def refresh(self, token: str) -> Reply[Any]:
+        with self._lock:
+            raced = token in self._in_flight
+            self._in_flight.add(token)
+        try:
+            time.sleep(0.002)  # long enough for a duplicate in the same batch to overlap
+            code = grpc.StatusCode.ABORTED if raced else grpc.StatusCode.UNAUTHENTICATED
+            return Reply(REFRESH_METHOD, code, "busy" if raced else "invalid", None, 0.0, "")
+        finally:
+            with self._lock:
+                if not raced:
+                    self._in_flight.discard(token)
+
+
+def test_a_batch_never_presents_one_token_twice_at_once() -> None:
+    assert fz._Campaign(_RaceAbortingTarget(), TOKEN).run() is None  # type: ignore[arg-type]
