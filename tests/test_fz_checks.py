@@ -19,6 +19,7 @@ from conformance.client import CallRecord, Reply
 from conformance.profiles import PROFILES
 from conformance.proto import GET_ME_METHOD, REFRESH_METHOD
 from conformance.redact import SECRETS, redact
+from conformance.strategies import Tagged
 
 TOKEN = "Zk3_a9-QpL0xYw2Vb7Nc4Md1Re8Sf5Tg6Uh0Ij9Kl2Mn"
 
@@ -145,6 +146,24 @@ def test_shrinking_stops_when_its_time_budget_is_spent(monkeypatch: pytest.Monke
     finding = fz._Campaign(target, TOKEN).run()  # type: ignore[arg-type]
     assert finding is not None and finding.family == "base64"
     assert target.calls <= len(fz.family_examples(TOKEN, 1)) + target.profile.fuzz_examples
+
+
+def test_the_first_example_after_the_shrink_budget_ends_the_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not shrunk as one more failure, which hypothesis would pursue for many seconds."""
+    monkeypatch.setattr(fz, "SHRINK_SECONDS", 0.3)
+    campaign = fz._Campaign(_FakeTarget(), TOKEN)  # type: ignore[arg-type]
+    probe, over_budget = campaign.probe, []
+
+    def counting_probe(batch: list[Tagged], pool: Any) -> None:
+        if campaign.findings and time.monotonic() > campaign._shrink_until:
+            over_budget.append(batch)
+        probe(batch, pool)
+
+    monkeypatch.setattr(campaign, "probe", counting_probe)
+    finding = campaign.run()
+    assert finding is not None and finding.family == "base64"
+    assert len(over_budget) == 1
 
 
 class _RaceAbortingTarget:
