@@ -125,34 +125,34 @@ def plain_loop_rate(address: str, tokens: list[str]) -> float:
         return len(tokens) / (time.monotonic() - started)
 
 
-def fz01_rate(report_dir: Path) -> float | None:
-    """Tokens per second of FZ-01's campaign (plain and generated examples, shrinking if any),
-    as the check records it in junit.xml."""
+def fz01_campaign(report_dir: Path) -> dict[str, float]:
+    """What FZ-01 records of its campaign in junit.xml: tokens presented (plain and generated
+    examples, shrinking if any), how many distinct, and its seconds."""
     for case in ET.parse(report_dir / "junit.xml").iter("testcase"):
         if case.get("name", "").startswith("test_fz01"):
-            props = {p.get("name"): float(p.get("value", "0")) for p in case.iter("property")
-                     if p.get("name", "").startswith("fuzz_")}
-            if props.get("fuzz_seconds"):
-                return props["fuzz_tokens"] / props["fuzz_seconds"]
-    return None
+            return {str(p.get("name")).removeprefix("fuzz_"): float(p.get("value", "0"))
+                    for p in case.iter("property") if p.get("name", "").startswith("fuzz_")}
+    return {}
 
 
 def fuzz_throughput(profile: str, runs: int) -> dict[str, Any]:
     """FZ-01 at `profile` against the plain loop, alternated `runs` times, medians."""
-    loops, suites = [], []
+    loops, suites, distinct = [], [], []
     with reference_process() as address:
         tokens = fuzz_tokens(address, profile)
         for _ in range(runs):
             loops.append(plain_loop_rate(address, tokens))
             _, _, report_dir = run_suite(*target_args(address), "--profile", profile,
                                          "--only", "FZ-01")
-            rate = fz01_rate(report_dir)
-            if rate is not None:
-                suites.append(rate)
+            campaign = fz01_campaign(report_dir)
+            if campaign.get("seconds"):
+                suites.append(campaign["tokens"] / campaign["seconds"])
+                distinct.append(campaign["distinct"] / campaign["tokens"])
     loop = statistics.median(loops)
     suite = statistics.median(suites) if suites else None
     return {"plain_loop_calls_per_s": round(loop, 1),
             "fz01_examples_per_s": round(suite, 1) if suite else None,
+            "fz01_distinct_share": round(statistics.median(distinct), 3) if distinct else None,
             "ratio": round(suite / loop, 3) if suite else None,
             "ratios_per_run": [round(s / lo, 3) for s, lo in zip(suites, loops)]}
 
@@ -182,8 +182,8 @@ def main() -> int:
             ratio = row["ratio"]
             print(f"{name:<16} {ratio if ratio is not None else 'n/a':>10} "
                   f"{'>=' + str(TARGETS['fuzz_ratio']):>8}  FZ-01 {row['fz01_examples_per_s']}/s "
-                  f"vs plain loop {row['plain_loop_calls_per_s']}/s; ratio per run "
-                  f"{row['ratios_per_run']}")
+                  f"({row['fz01_distinct_share']} distinct) vs plain loop "
+                  f"{row['plain_loop_calls_per_s']}/s; ratio per run {row['ratios_per_run']}")
             continue
         limit = TARGETS.get(name)
         rpcs = row["rpcs"]

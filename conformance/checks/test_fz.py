@@ -71,6 +71,7 @@ def test_fz01_malformed_refresh_tokens_are_rejected(target: TargetSession,
     finding = campaign.run()
     # The campaign's throughput, for the benchmark (bench/bench.py reads it from junit.xml).
     record_property("fuzz_tokens", campaign.presented)
+    record_property("fuzz_distinct", len(campaign.distinct))
     record_property("fuzz_seconds", round(campaign.seconds, 4))
     if finding is not None:
         raise violation(
@@ -255,7 +256,10 @@ class _Campaign:
         self.database_dir = None if self.seed else plugin.hypothesis_database_dir()
         self.reproduce_failure = ""
         self._shrink_until = 0.0
-        self.presented = 0      # tokens sent, and the campaign's wall time: its throughput
+        # Its throughput: tokens sent, how many of them distinct (hypothesis repeats some across
+        # examples; hashes, not the tokens, are kept), and its wall time.
+        self.presented = 0
+        self.distinct: set[int] = set()
         self.seconds = 0.0
 
     def probe(self, batch: list[Tagged], pool: ThreadPoolExecutor) -> None:
@@ -264,6 +268,7 @@ class _Campaign:
             raise _ShrinkBudgetSpent
         replies = list(pool.map(lambda tagged: self.target.refresh(tagged[1]), batch))
         self.presented += len(batch)
+        self.distinct.update(hash(token) for _, token in batch)
         for (family, token), reply in zip(batch, replies):
             if reply.code.name not in REJECTED:
                 if not self.findings:
