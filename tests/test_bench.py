@@ -1,0 +1,36 @@
+"""The benchmark's plumbing (bench/bench.py is run by hand; these keep it from rotting)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from conformance.profiles import PROFILES
+
+
+def _bench() -> ModuleType:
+    path = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
+    spec = importlib.util.spec_from_file_location("bench", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fz01_records_its_campaign_for_the_benchmark(run_suite: Any) -> None:
+    run = run_suite("--profile", "quick", "--only", "FZ-01")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    campaign = _bench().fz01_campaign(run.report_dir)
+    assert campaign["tokens"] >= PROFILES["quick"].fuzz_examples
+    assert 0 < campaign["distinct"] <= campaign["tokens"]
+    assert campaign["seconds"] > 0
+
+
+def test_the_plain_loop_runs_against_a_reference_server_process() -> None:
+    bench = _bench()
+    with bench.reference_process() as address:
+        tokens = bench.fuzz_tokens(address, "quick")
+        assert len(tokens) == PROFILES["quick"].fuzz_examples
+        assert bench.plain_loop_rate(address, tokens[:20]) > 0
