@@ -114,6 +114,16 @@ def pytest_configure_node(node: Any) -> None:
                                       "reuse_grace": run.server.options.reuse_grace}
 
 
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # before pytest-xdist's own choice
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With -n N, every check of one target on one worker (see conformance.parallel)."""
+    run = config.stash.get(RUN, None)
+    if run is None or config.getvalue("dist") == "each":
+        return None
+    from conformance.parallel import TargetScheduling
+    return TargetScheduling(config, log, list(run.sessions))
+
+
 def _start_run(settings: RunSettings, reuse_grace: float,
                embedded: dict[str, Any] | None) -> ConformanceRun:
     targets = list(settings.targets)

@@ -80,6 +80,29 @@ def test_parallel_run_gives_the_same_verdicts_as_a_serial_run(run_suite: Any) ->
     assert serial.results["targets"][0]["counts"] == parallel.results["targets"][0]["counts"]
 
 
+def test_parallel_run_keeps_each_target_on_one_worker_in_run_order(
+        run_suite: Any, tmp_path: Path) -> None:
+    """With -n 2, a target's checks share one worker: the fuzz campaign still runs after its
+    ordinary checks (a server it poisons trips FZ-05 alone, as in a serial run), and the
+    run-wide scans see every call to that target."""
+    with ReferenceServer(ServerOptions(password=PASSWORD)) as good, ReferenceServer(
+            ServerOptions(password=PASSWORD, faults=frozenset({"nul-byte-poisons-server"}))) \
+            as poisoned:
+        targets = tmp_path / "targets.toml"
+        targets.write_text("".join(
+            f'[[target]]\naddress = "{s.address}"\nplaintext = true\n'
+            f'login_email = "qa@example.com"\nlogin_password_env = "QA_PASSWORD"\n\n'
+            for s in (good, poisoned)))
+        run = run_suite("--targets-file", str(targets), "--profile", "quick", "--", "-n", "2",
+                        "-vv", env={"QA_PASSWORD": PASSWORD})
+    assert run.exit_code == 1, run.stdout[-3000:] + run.stderr
+    workers: dict[str, set[str]] = {good.address: set(), poisoned.address: set()}
+    for worker, label in re.findall(r"\[(gw\d+)\].*::test_\w+\[([^\]-]+)", run.stdout):
+        workers[label].add(worker)
+    assert all(len(found) == 1 for found in workers.values()), workers
+    assert run.tripped(0) == set() and run.tripped(1) == {"FZ-05"}
+
+
 def _texts_under(folder: Path) -> list[str]:
     return [p.read_bytes().decode("utf-8", "replace") for p in folder.rglob("*") if p.is_file()]
 
@@ -116,3 +139,28 @@ def test_no_password_or_token_appears_anywhere(run_suite: Any, tmp_path: Path) -
         for text in texts:
             found = TOKEN_SHAPE.findall(text)
             assert not found, f"a token-shaped string appears in clear: {found[0][:6]}..."
+
+
+@pytest.mark.parametrize(("nodeid", "target"), [
+    ("c/test_rt.py::test_rt01[127.0.0.1:5000]", "127.0.0.1:5000"),
+    ("c/test_rt.py::test_rt09[127.0.0.1:5000-no metadata]", "127.0.0.1:5000"),
+    ("c/test_fz.py::test_fz06[vendor-a.example:443-64 KiB]", "vendor-a.example:443"),
+    ("c/test_ct.py::test_ct01[vendor-a.example:4430]", "vendor-a.example:4430"),
+    ("c/test_ct.py::test_ct01[elsewhere:1]", None),
+])
+def test_parallel_scheduling_finds_the_target_of_a_check(nodeid: str, target: str | None) -> None:
+    from conformance.parallel import target_of
+    labels = ["127.0.0.1:5000", "vendor-a.example:443", "vendor-a.example:4430"]
+    assert target_of(nodeid, labels) == target
+
+
+def test_the_readme_targets_file_example_is_valid(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.targets_file import load_targets_file
+    found = re.search(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert found is not None
+    (tmp_path / "targets.toml").write_text(found.group(1))
+    monkeypatch.setenv("VENDOR_A_PASSWORD", "example")
+    monkeypatch.setenv("VENDOR_B_REFRESH_TOKEN", "example")
+    targets = load_targets_file(str(tmp_path / "targets.toml"), deadline=5.0, reuse_grace=0.0)
+    assert [t.label for t in targets] == ["vendor-a.example.com:443", "vendor-b.example.com:443"]
