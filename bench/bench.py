@@ -48,7 +48,8 @@ FUZZ_RUNS = 5   # at least: a campaign is short, and the ratio is the median of 
 
 
 def run_suite(*args: str) -> tuple[float, dict[str, Any], Path]:
-    """One run of `python -m conformance` in a subprocess: wall seconds, results.json, report dir."""
+    """One run of `python -m conformance` in a subprocess: wall seconds, results.json and the
+    report dir."""
     report_dir = Path(tempfile.mkdtemp(prefix="bench-"))
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "conformance", "--report-dir", str(report_dir), *args],
@@ -84,7 +85,8 @@ def target_args(address: str) -> list[str]:
 
 
 def median_wall(args: list[str], runs: int) -> tuple[float, dict[str, Any]]:
-    times, last = [], {}
+    times: list[float] = []
+    last: dict[str, Any] = {}
     for _ in range(runs):
         elapsed, last, _ = run_suite(*args)
         times.append(elapsed)
@@ -114,9 +116,9 @@ def plain_loop_rate(address: str, tokens: list[str]) -> float:
     """Calls per second of a bare stub sending those tokens one after another: the limit for
     FZ-01, which draws each token before sending it."""
     with grpc.insecure_channel(address) as channel:
-        stub = channel.unary_unary(REFRESH_METHOD,
-                                   request_serializer=pb.RefreshAccessTokenRequest.SerializeToString,
-                                   response_deserializer=pb.RefreshAccessTokenResponse.FromString)
+        stub = channel.unary_unary(
+            REFRESH_METHOD, request_serializer=pb.RefreshAccessTokenRequest.SerializeToString,
+            response_deserializer=pb.RefreshAccessTokenResponse.FromString)
         started = time.monotonic()
         for token in tokens:
             try:

@@ -175,7 +175,7 @@ class UserApiClient:
             response = stub(request, timeout=timeout, metadata=metadata)  # type: ignore[assignment]
             code, details = grpc.StatusCode.OK, ""
         except grpc.RpcError as error:
-            code, details = error.code(), error.details() or ""  # type: ignore[attr-defined]
+            code, details = error.code(), error.details() or ""
         elapsed = time.monotonic() - started
         self._unanswered = self._unanswered + 1 if code in NO_ANSWER else 0
         if isinstance(response, Message):

@@ -3,6 +3,7 @@ and their validation into RunSettings."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shlex
@@ -158,10 +159,9 @@ def parse_seconds(value: object, where: str, *, positive: bool) -> float:
         seconds = float(str(value))
     except ValueError:
         raise UsageError(f"{where}: {value!r} is not a number of seconds") from None
-    if seconds != seconds or seconds in (float("inf"), float("-inf")) or seconds < 0 or (
-            positive and seconds == 0):
-        raise UsageError(f"{where}: {value!r} must be a {'positive' if positive else 'non-negative'}"
-                         " finite number of seconds")
+    if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0):
+        sign = "positive" if positive else "non-negative"
+        raise UsageError(f"{where}: {value!r} must be a {sign} finite number of seconds")
     return seconds
 
 
@@ -262,7 +262,8 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
         raise UsageError("--reference-fault/--reference-flavor apply only without --target")
     unknown_switches = sorted((faults - FAULTS.keys()) | (flavors - FLAVORS.keys()))
     if unknown_switches:
-        raise UsageError(f"--reference-fault/--reference-flavor: unknown {', '.join(unknown_switches)}"
-                         " (python -m conformance.reference --list-faults lists them)")
+        raise UsageError("--reference-fault/--reference-flavor: unknown "
+                         f"{', '.join(unknown_switches)} (python -m conformance.reference "
+                         "--list-faults lists them)")
     return RunSettings(tuple(targets), PROFILES[profile_name], only,
                        Path(get("conformance_report_dir")), deadline, faults, flavors)

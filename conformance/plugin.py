@@ -72,7 +72,8 @@ def _collects_checks(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "requirement(id): the catalogue requirement a check enforces")
+    config.addinivalue_line("markers",
+                            "requirement(id): the catalogue requirement a check enforces")
     config.addinivalue_line("markers", "must: checks of MUST requirements")
     config.addinivalue_line("markers", "should: checks of SHOULD requirements")
     config.addinivalue_line("markers", "late: runs after the ordinary checks (see RUN_PHASES)")
@@ -229,8 +230,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
         # RPCs this check made (for the RPC economy in results.json and the benchmark).
         session = _session_of(item)
         if session is not None:
-            report.conformance_rpcs = session.client.log.count() - item.stash.get(  # type: ignore[attr-defined]
-                RPCS_BEFORE, 0)
+            rpcs = session.client.log.count() - item.stash.get(RPCS_BEFORE, 0)
+            report.conformance_rpcs = rpcs  # type: ignore[attr-defined]
     error = call.excinfo.value if call.excinfo else None
     if isinstance(error, TargetDown):
         report.conformance_cause = error.cause  # type: ignore[attr-defined]
@@ -405,8 +406,8 @@ def _html_summary(run: ConformanceRun) -> Iterator[str]:
             r = row.requirement
             source = html.escape(r.source)
             for text, url in source_links(r.source):
-                source = source.replace(html.escape(text), f'<a href="{url}">{html.escape(text)}</a>',
-                                        1)
+                link = f'<a href="{url}">{html.escape(text)}</a>'
+                source = source.replace(html.escape(text), link, 1)
             message = html.escape(row.message.splitlines()[0] if row.message else "")
             yield (f"<tr><td>{r.id}</td><td>{r.level.value}</td><td>{row.outcome.value}</td>"
                    f"<td>{html.escape(r.title)}</td><td>{source}</td><td>{message}</td></tr>")

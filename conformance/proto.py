@@ -1,4 +1,4 @@
-"""The contract's generated messages and stub, under short names (generated code lives in _generated)."""
+"""The contract's generated messages and stub under short names (the code is in _generated)."""
 
 from conformance._generated.user_api.v1 import user_pb2 as pb
 from conformance._generated.user_api.v1 import user_pb2_grpc as pb_grpc

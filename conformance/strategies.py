@@ -1,4 +1,4 @@
-"""Hypothesis strategies for malformed refresh tokens (FZ-01), tagged with the family they belong to.
+"""Hypothesis strategies for malformed refresh tokens (FZ-01), tagged with their family.
 
 Every string is surrogate-free: a gRPC `string` field must be valid UTF-8, and a surrogate would
 make the suite's own client fail instead of testing the target.
@@ -107,7 +107,7 @@ def _control() -> st.SearchStrategy[str]:
 def _non_ascii() -> st.SearchStrategy[str]:
     """One of the odd code points, then any non-ASCII run: a text over a mixed alphabet would
     cost a choice per character."""
-    any_non_ascii = st.characters(min_codepoint=0x80, exclude_categories=("Cs",))
+    any_non_ascii = st.characters(min_codepoint=0x80, codec="utf-8")  # no surrogate
     return _spliced(st.tuples(st.sampled_from(UNICODE_ODDITIES), _text(any_non_ascii, max_size=7))
                     .map("".join))
 
@@ -217,8 +217,11 @@ def tagged_tokens(live: str | None, max_length: int) -> st.SearchStrategy[Tagged
     }
     if live:
         families["lookalike"] = _lookalike(live)
-    return st.one_of(*(strategy.map(lambda token, name=name: (name, token))
-                       for name, strategy in families.items()))
+    return st.one_of(*(strategy.map(_tag(name)) for name, strategy in families.items()))
+
+
+def _tag(family: str) -> Callable[[str], Tagged]:
+    return lambda token: (family, token)
 
 
 def malformed_tokens(live: str | None, max_length: int) -> st.SearchStrategy[str]:

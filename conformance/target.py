@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-
 from conformance.client import NO_ANSWER, Reply, UserApiClient
 from conformance.errors import CannotEvaluate, TargetDown
 from conformance.options import TargetConfig
@@ -13,7 +12,8 @@ from conformance.proto import pb
 from conformance.tokens import TokenPair, TokenSource, make_token_source
 
 __all__ = ["TargetSession"]
-
+# What gRPC's message for a failed TLS handshake says, in one form or another.
+TLS_WORDS = ("ssl", "tls", "handshake", "certificate", "verification")
 
 
 class TargetSession:
@@ -50,7 +50,7 @@ class TargetSession:
     def _preflight(self) -> str | None:
         probe = self.client.get_me(None)
         if probe.code in NO_ANSWER:
-            tls = any(word in probe.details.lower() for word in ("ssl", "tls", "handshake", "certificate", "verification"))
+            tls = any(word in probe.details.lower() for word in TLS_WORDS)
             return f"{'TLS failure' if tls else 'unreachable'}: {probe.status}"
         if self.source.kind == "static":
             return None  # minting would spend the single token

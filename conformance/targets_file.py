@@ -1,4 +1,4 @@
-"""`--targets-file`: a TOML vendor matrix, one [[target]] table per target, secrets by env var name."""
+"""`--targets-file`: a TOML vendor matrix, a [[target]] table each, secrets by env var name."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float) -> list
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise UsageError(f"--targets-file {path}: {error}") from None
     entries = data.get("target")
-    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+    if not isinstance(entries, list) or not entries or not all(
+            isinstance(entry, dict) for entry in entries):
         raise UsageError(f"--targets-file {path}: expected one or more [[target]] tables")
     unknown_top = sorted(set(data) - {"target"})
     if unknown_top:
@@ -58,7 +59,8 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float) -> list
             deadline=parse_seconds(entry.get("deadline", deadline), where + ": deadline",
                                    positive=True))
         tokens = token_source_from(entry.get("login_email"), entry.get("login_password_env"),
-                                   entry.get("token_command"), entry.get("refresh_token_env"), where)
+                                   entry.get("token_command"), entry.get("refresh_token_env"),
+                                   where)
         grace = parse_seconds(entry.get("reuse_grace", reuse_grace), where + ": reuse_grace",
                               positive=False)
         targets.append(TargetConfig(channel, tokens, grace))

@@ -1,4 +1,5 @@
-"""Token sources: where the suite gets fresh refresh tokens (password login, a command, or one static token)."""
+"""Token sources: where the suite gets fresh refresh tokens (password login, a command, or one
+static token)."""
 
 from __future__ import annotations
 

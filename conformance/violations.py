@@ -1,4 +1,5 @@
-"""The one failure type of the suite: a Violation of a requirement, with Expected/Received/Reproduce."""
+"""The one failure type of the suite: a Violation of a requirement, with Expected, Received and
+Reproduce."""
 
 from __future__ import annotations
 

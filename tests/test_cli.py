@@ -83,6 +83,9 @@ def test_an_unreachable_target_exits_3_with_one_line_and_no_traceback(run_suite:
     ["--profile", "turbo"],
     ["--deadline", "0"],
     ["--deadline", "soon"],
+    ["--deadline", "nan"],
+    ["--deadline", "inf"],
+    ["--reuse-grace", "-1"],
     ["--only", "XX-99"],
     ["--target", "no-port"],
     ["--target", "127.0.0.1:1"],  # no token source

@@ -96,9 +96,9 @@ def test_rt02_each_refresh_issues_an_access_token_not_seen_before(target: Target
 @pytest.mark.requirement("RT-03")
 def test_rt03_refresh_returns_the_user_the_token_was_issued_to(target: TargetSession) -> None:
     """RT-03: every refresh in a chain of N returns the user the refresh token was issued to: the
-    same `uuid` as the login that minted it (RFC 6749 §6, §10.4; OIDC Core §12.2). Without a login
-    response the owner is the user GetMe names for the minted access token, else the user of the
-    first refresh (then only a change of user along the chain shows)."""
+    same `uuid` as the login that minted it (RFC 6749 §6, §10.4; OIDC Core §12.2). Without a
+    login response the owner is the user GetMe names for the minted access token, else the user
+    of the first refresh (then only a change of user along the chain shows)."""
     tokens = target.fresh_tokens()
     owner, origin = token_owner(target, tokens)
     chain = refresh_chain(target, tokens.refresh_token, target.profile.chain_length)

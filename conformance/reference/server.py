@@ -85,7 +85,8 @@ class ReferenceServer:
         if "refresh-accepts-wire-garbage" in behaviour.faults:
             _add_with_lenient_refresh_decoding(self.servicer, self._server)
         else:
-            pb_grpc.add_UserApiServiceServicer_to_server(self.servicer, self._server)
+            pb_grpc.add_UserApiServiceServicer_to_server(  # type: ignore[no-untyped-call]
+                self.servicer, self._server)
         health_servicer = health.HealthServicer()
         for name in ("", SERVICE):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -134,19 +135,21 @@ class ReferenceServer:
 class _HandlerCapture:
     """Stands in for a grpc.Server to capture the generated code's method handlers."""
 
-    handlers: dict[str, grpc.RpcMethodHandler]
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]
 
     def add_generic_rpc_handlers(self, handlers: object) -> None:
         pass
 
     def add_registered_method_handlers(self, service: str,
-                                       handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+                                       handlers: dict[str, grpc.RpcMethodHandler[Any, Any]],
+                                       ) -> None:
         self.handlers = handlers
 
 
 def _lenient_refresh_request(data: bytes) -> pb.RefreshAccessTokenRequest:
     try:
-        return pb.RefreshAccessTokenRequest.FromString(data)
+        request: pb.RefreshAccessTokenRequest = pb.RefreshAccessTokenRequest.FromString(data)
+        return request
     except Exception:  # noqa: BLE001 - the fault: undecodable bytes pass as UNDECODABLE
         return UNDECODABLE
 
@@ -155,9 +158,13 @@ def _add_with_lenient_refresh_decoding(servicer: UserApiServicer, server: grpc.S
     """Fault refresh-accepts-wire-garbage: the service with a RefreshAccessToken decoder that
     lets undecodable bytes through (as UNDECODABLE) instead of failing the call."""
     capture = _HandlerCapture()
-    pb_grpc.add_UserApiServiceServicer_to_server(servicer, capture)
+    pb_grpc.add_UserApiServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        servicer, capture)
     handlers = dict(capture.handlers)
-    handlers["RefreshAccessToken"] = handlers["RefreshAccessToken"]._replace(
+    # grpc's handlers are namedtuples; its type stubs (older than grpcio 1.62's registered
+    # method handlers) know neither _replace nor add_registered_method_handlers.
+    refresh = handlers["RefreshAccessToken"]
+    handlers["RefreshAccessToken"] = refresh._replace(  # type: ignore[attr-defined]
         request_deserializer=_lenient_refresh_request)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-    server.add_registered_method_handlers(SERVICE, handlers)
+    server.add_registered_method_handlers(SERVICE, handlers)  # type: ignore[attr-defined]

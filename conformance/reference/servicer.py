@@ -81,7 +81,8 @@ def _served(method: Callable[[Any, Request, grpc.ServicerContext], Response],
         try:
             return method(self, request, context)
         except Exception:
-            if context.code() is None:  # not context.abort(): a real unhandled exception
+            # not context.abort(): a real unhandled exception (grpc's stub lacks code())
+            if context.code() is None:  # type: ignore[attr-defined]
                 with self._calls_lock:
                     self.unhandled_exceptions += 1
             raise
@@ -144,7 +145,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         # Under that fault the server issues non-VSCHAR refresh tokens, and accepts its own.
         if len(presented) > MAX_TOKEN_LENGTH or not (
                 VSCHAR.fullmatch(presented) or self.fault("refresh-token-not-vschar")):
-            code = (grpc.StatusCode.INVALID_ARGUMENT if self.flavor("invalid-argument-for-malformed")
+            code = (grpc.StatusCode.INVALID_ARGUMENT
+                    if self.flavor("invalid-argument-for-malformed")
                     else grpc.StatusCode.UNAUTHENTICATED)
             context.abort(code, self._invalid_grant(presented))
         if self.fault("access-token-accepted-as-refresh-token"):
@@ -220,7 +222,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
 
     @_served
     def GetMe(self, request: pb.GetMeRequest, context: grpc.ServicerContext) -> pb.GetMeResponse:
-        authorization = dict(context.invocation_metadata()).get("authorization")
+        authorization = next((str(value) for key, value in context.invocation_metadata()
+                              if key == "authorization"), None)
         if authorization is None and self.fault("get-me-without-authorization-ok"):
             user = self.store.any_user()
             if user is not None:
@@ -326,7 +329,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             claims = {"sub": user.uuid, "iat": now, "exp": now + lifetime,
                       "jti": secrets.token_urlsafe(32)}
             if self.fault("jwt-alg-none"):
-                return jwt.encode(claims, None, algorithm="none")
+                # PyJWT wants no key for "none"; its type hints want one
+                return jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
         return secrets.token_urlsafe(32)
 
@@ -335,7 +339,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         access_token = mutations.issued_access_token(self._new_access_token(user), refresh_token,
                                                      self._switches)
         if usable:
-            self.store.add_access_token(access_token, user.uuid, self.behaviour.access_token_lifetime)
+            self.store.add_access_token(access_token, user.uuid,
+                                        self.behaviour.access_token_lifetime)
         auth_token = pb.AuthToken(token=access_token, token_type="Bearer",
                                   expires_in=self.behaviour.access_token_lifetime,
                                   refresh_token=refresh_token)
