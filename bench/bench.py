@@ -207,8 +207,8 @@ def main() -> int:
               f"{rpcs.get('total', '?')}; {rpcs.get('by_family', {})} [{row['verdict']}]")
     out = ROOT / "reports" / "bench.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"runs": args.runs, "targets": TARGETS, "results": rows},
-                              indent=2) + "\n")
+    out.write_text(json.dumps({"runs": args.runs, "fuzz_runs": max(args.runs, FUZZ_RUNS),
+                              "targets": TARGETS, "results": rows}, indent=2) + "\n")
     print(f"written: {out}")
     return 0
 

@@ -305,7 +305,7 @@ class _Campaign:
             with pool:
                 test()
         except _ShrinkBudgetSpent:
-            return min(self.findings, key=lambda f: (len(f.token), f.token))
+            return self._shortest()
         except Exception as error:
             if not self.findings:
                 raise  # the suite's own error, reported as such by the plugin
@@ -315,13 +315,15 @@ class _Campaign:
             # short or the target answered a replay differently, take the shortest seen.
             if isinstance(error, _NotRejected):
                 return self.findings[-1]
-            return min(self.findings, key=lambda f: (len(f.token), f.token))
+            return self._shortest()
         finally:
             self.seconds = time.monotonic() - started
-        # A token seen not rejected stays a finding even when hypothesis, replaying it under an
-        # exhausted shrink budget, ended without reporting it.
-        return min(self.findings, key=lambda f: (len(f.token), f.token)) if self.findings \
-            else None
+        # A token seen not rejected stays a finding even when hypothesis ended without reporting
+        # it (a target that answered its replay differently).
+        return self._shortest() if self.findings else None
+
+    def _shortest(self) -> _Finding:
+        return min(self.findings, key=lambda f: (len(f.token), f.token))
 
     def replay_hint(self) -> str:
         hints = []
