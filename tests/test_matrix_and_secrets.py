@@ -147,10 +147,11 @@ def test_no_password_or_token_appears_anywhere(run_suite: Any, tmp_path: Path) -
     ("c/test_fz.py::test_fz06[vendor-a.example:443-64 KiB]", "vendor-a.example:443"),
     ("c/test_ct.py::test_ct01[vendor-a.example:4430]", "vendor-a.example:4430"),
     ("c/test_ct.py::test_ct01[elsewhere:1]", None),
+    ("c/test_rt.py::test_rt09[[::1]:50051-no metadata]", "[::1]:50051"),
 ])
 def test_parallel_scheduling_finds_the_target_of_a_check(nodeid: str, target: str | None) -> None:
     from conformance.parallel import target_of
-    labels = ["127.0.0.1:5000", "vendor-a.example:443", "vendor-a.example:4430"]
+    labels = ["127.0.0.1:5000", "vendor-a.example:443", "vendor-a.example:4430", "[::1]:50051"]
     assert target_of(nodeid, labels) == target
 
 
