@@ -134,11 +134,13 @@ class UserApiClient:
         self.channel.close()
 
     # RPCs ------------------------------------------------------------------
-    def refresh(self, refresh_token: str, *, deadline: float | None = None,
+    def refresh(self, refresh_token: str, *, deadline: float | None = None, secret: bool = True,
                 ) -> Reply[pb.RefreshAccessTokenResponse]:
+        """`secret=False` for generated garbage (FZ-01): not a credential, so it stays out of the
+        secret registry, whose scrubbing would redact that text wherever a report shows it."""
         request = pb.RefreshAccessTokenRequest(refresh_token=refresh_token)
         return self._call(self._refresh, REFRESH_METHOD, request, presented=refresh_token,
-                          deadline=deadline, shown={"refresh_token": refresh_token})
+                          secret=secret, deadline=deadline, shown={"refresh_token": refresh_token})
 
     def login(self, email: str, password: str) -> Reply[pb.AuthnWithPasswordResponse]:
         SECRETS.remember(password, "password")
@@ -162,8 +164,10 @@ class UserApiClient:
     # plumbing --------------------------------------------------------------
     def _call(self, stub: Callable[..., object], method: str, request: object, *,
               presented: str | None, shown: dict[str, str], deadline: float | None = None,
-              extra_metadata: tuple[tuple[str, str], ...] = ()) -> Reply[M]:
-        SECRETS.remember(presented)
+              extra_metadata: tuple[tuple[str, str], ...] = (), secret: bool = True,
+              ) -> Reply[M]:
+        if secret:
+            SECRETS.remember(presented)
         if self._unanswered >= STOPPED_ANSWERING_AFTER:
             raise TargetStoppedAnswering(self.settings.address, f"stopped answering "
                                          f"({self._unanswered} consecutive calls got no answer)")

@@ -74,8 +74,9 @@ class TargetSession:
                                  f"{reply.status}; see CT-01 and RT-01")
         return reply.response
 
-    def refresh(self, refresh_token: str) -> Reply[pb.RefreshAccessTokenResponse]:
-        return self.client.refresh(refresh_token)
+    def refresh(self, refresh_token: str, *, secret: bool = True,
+                ) -> Reply[pb.RefreshAccessTokenResponse]:
+        return self.client.refresh(refresh_token, secret=secret)
 
     def close(self) -> None:
         self.client.close()

@@ -4,6 +4,7 @@ is shown, and how a hypothesis failure becomes a Violation with its shrunk input
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import threading
 import time
@@ -89,11 +90,9 @@ def test_fz08_accepts_printable_ascii_only() -> None:
         assert not fz.PRINTABLE.fullmatch(bad)
 
 
-def test_an_example_is_shown_readably_despite_the_secret_scrubber() -> None:
-    example = "' OR '1'='1 -- and more"
-    SECRETS.remember(example)  # as the client does with everything it presents
-    shown = SECRETS.scrub(fz._shown(example, TOKEN))
-    assert "sha256" not in shown and shown.replace('" "', "") == '"' + example + '"'
+def test_an_example_is_shown_as_a_literal_to_paste() -> None:
+    example = "' OR '1'='1 -- and \x00 more"
+    assert json.loads(SECRETS.scrub(fz._shown(example, TOKEN))) == example
 
 
 def test_an_example_shaped_like_a_real_token_is_redacted() -> None:
@@ -110,7 +109,7 @@ class _FakeTarget:
         self.profile = dataclasses.replace(PROFILES["quick"], fuzz_examples=400)
         self.calls = 0
 
-    def refresh(self, token: str) -> Reply[Any]:
+    def refresh(self, token: str, *, secret: bool = True) -> Reply[Any]:
         self.calls += 1
         broken = re.fullmatch(r"[A-Za-z0-9+/_-]+=", token) is not None
         code = grpc.StatusCode.INTERNAL if broken else grpc.StatusCode.UNAUTHENTICATED
@@ -133,7 +132,7 @@ def test_a_generated_failure_is_shrunk_and_replayable(monkeypatch: pytest.Monkey
 
 def test_a_clean_campaign_presents_every_example_and_finds_nothing() -> None:
     target = SimpleNamespace(profile=PROFILES["quick"], calls=[])
-    target.refresh = lambda token: (target.calls.append(token), Reply(
+    target.refresh = lambda token, secret=True: (target.calls.append(token), Reply(
         REFRESH_METHOD, grpc.StatusCode.UNAUTHENTICATED, "invalid", None, 0.0, ""))[1]
     assert fz._Campaign(target, TOKEN).run() is None  # type: ignore[arg-type]
     assert "\x00" in target.calls and "" in target.calls
@@ -175,7 +174,7 @@ class _RaceAbortingTarget:
         self._in_flight: set[str] = set()
         self._lock = threading.Lock()
 
-    def refresh(self, token: str) -> Reply[Any]:
+    def refresh(self, token: str, *, secret: bool = True) -> Reply[Any]:
         with self._lock:
             raced = token in self._in_flight
             self._in_flight.add(token)
@@ -191,3 +190,26 @@ class _RaceAbortingTarget:
 
 def test_a_batch_never_presents_one_token_twice_at_once() -> None:
     assert fz._Campaign(_RaceAbortingTarget(), TOKEN).run() is None  # type: ignore[arg-type]
+
+
+def test_generated_tokens_stay_out_of_the_secret_registry() -> None:
+    """They are not credentials: registered, any report text equal to one (eight spaces, an
+    SQL fragment) would be shown redacted."""
+    presented_as_secret: list[bool] = []
+
+    def refresh(token: str, *, secret: bool = True) -> Reply[Any]:
+        presented_as_secret.append(secret)
+        return Reply(REFRESH_METHOD, grpc.StatusCode.UNAUTHENTICATED, "invalid", None, 0.0, "")
+
+    target = SimpleNamespace(profile=PROFILES["quick"], refresh=refresh)
+    assert fz._Campaign(target, TOKEN).run() is None  # type: ignore[arg-type]
+    assert presented_as_secret and not any(presented_as_secret)
+
+
+def test_the_client_registers_presented_credentials_unless_told_otherwise(
+        client: Any) -> None:
+    garbage, credential = "        ' OR 1=1 garbage", "credential-" + "x" * 32
+    client.refresh(garbage, secret=False)
+    client.refresh(credential)
+    assert SECRETS.scrub(garbage) == garbage
+    assert SECRETS.scrub(credential) == redact(credential)

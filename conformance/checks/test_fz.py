@@ -266,7 +266,8 @@ class _Campaign:
         """Present a batch of tokens concurrently; the first one not rejected fails the example."""
         if self.findings and time.monotonic() > self._shrink_until:
             raise _ShrinkBudgetSpent
-        replies = list(pool.map(lambda tagged: self.target.refresh(tagged[1]), batch))
+        replies = list(pool.map(lambda tagged: self.target.refresh(tagged[1], secret=False),
+                                batch))
         self.presented += len(batch)
         self.distinct.update(hash(token) for _, token in batch)
         for (family, token), reply in zip(batch, replies):
@@ -338,15 +339,14 @@ class _Campaign:
 
 
 def _shown(token: str, live: str | None) -> str:
-    """The example as a Python literal, in pieces shorter than the 8 characters from which the
-    report's secret scrubber (redact.SECRETS) would hide it; redacted when it has the shape of a
-    real token."""
+    """The example as a JSON string literal (its first 70 characters), which a vendor can paste;
+    redacted when it has the shape of a real token. (Generated tokens are not in the secret
+    registry: the report's scrubber leaves them alone.)"""
     if live and len(token) == len(live):
         return f"{redact(token)} ({len(token)} characters, shaped like the target's tokens)"
     head = token[:70]
-    pieces = " ".join(json.dumps(head[i:i + 7]) for i in range(0, len(head), 7)) or '""'
     more = f" ... ({len(token)} characters)" if len(token) > len(head) else ""
-    return pieces + more
+    return json.dumps(head) + more
 
 
 # FZ-04 and FZ-08: run-wide scans of the client's call log ----------------------------------
