@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +30,23 @@ def two_servers() -> Iterator[tuple[ReferenceServer, ReferenceServer]]:
     bad.stop()
 
 
+def _targets_file(folder: Path, servers: Sequence[ReferenceServer],
+                  extra: Sequence[str] = ()) -> Path:
+    """A targets file, one [[target]] per server with password login from $QA_PASSWORD; the
+    lines of `extra`, by index, go into the target of the same index."""
+    path = folder / "targets.toml"
+    path.write_text("".join(
+        f'[[target]]\naddress = "{server.address}"\nplaintext = true\n'
+        f'login_email = "qa@example.com"\nlogin_password_env = "QA_PASSWORD"\n'
+        f'{extra[i] if i < len(extra) else ""}\n' for i, server in enumerate(servers)))
+    return path
+
+
 def test_targets_file_certifies_each_target_with_its_own_verdict(
         run_suite: Any, two_servers: Any, tmp_path: Path) -> None:
     good, bad = two_servers
-    targets = tmp_path / "targets.toml"
-    targets.write_text("".join(
-        f'[[target]]\naddress = "{s.address}"\nplaintext = true\nlogin_email = "qa@example.com"\n'
-        f'login_password_env = "QA_PASSWORD"\nmetadata = {{ x-api-key = "k-{i}" }}\n\n'
-        for i, s in enumerate((good, bad))))
+    targets = _targets_file(tmp_path, (good, bad),
+                            [f'metadata = {{ x-api-key = "k-{i}" }}\n' for i in range(2)])
     run = run_suite("--targets-file", str(targets), "--profile", "quick",
                     env={"QA_PASSWORD": PASSWORD})
     assert run.exit_code == 1
@@ -88,11 +97,7 @@ def test_parallel_run_keeps_each_target_on_one_worker_in_run_order(
     with ReferenceServer(ServerOptions(password=PASSWORD)) as good, ReferenceServer(
             ServerOptions(password=PASSWORD, faults=frozenset({"nul-byte-poisons-server"}))) \
             as poisoned:
-        targets = tmp_path / "targets.toml"
-        targets.write_text("".join(
-            f'[[target]]\naddress = "{s.address}"\nplaintext = true\n'
-            f'login_email = "qa@example.com"\nlogin_password_env = "QA_PASSWORD"\n\n'
-            for s in (good, poisoned)))
+        targets = _targets_file(tmp_path, (good, poisoned))
         run = run_suite("--targets-file", str(targets), "--profile", "quick", "--", "-n", "2",
                         "-vv", env={"QA_PASSWORD": PASSWORD})
     assert run.exit_code == 1, run.stdout[-3000:] + run.stderr
