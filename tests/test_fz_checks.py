@@ -8,7 +8,6 @@ import json
 import re
 import threading
 import time
-from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -130,13 +129,24 @@ def test_a_generated_failure_is_shrunk_and_replayable(monkeypatch: pytest.Monkey
     assert "--hypothesis-seed=7" in hint and "@reproduce_failure" in hint
 
 
+class _RejectingTarget:
+    """A correct server: rejects every token. Keeps each token and whether it came as a secret."""
+
+    def __init__(self) -> None:
+        self.profile = PROFILES["quick"]
+        self.calls: list[tuple[str, bool]] = []
+
+    def refresh(self, token: str, *, secret: bool = True) -> Reply[Any]:
+        self.calls.append((token, secret))
+        return Reply(REFRESH_METHOD, grpc.StatusCode.UNAUTHENTICATED, "invalid", None, 0.0, "")
+
+
 def test_a_clean_campaign_presents_every_example_and_finds_nothing() -> None:
-    target = SimpleNamespace(profile=PROFILES["quick"], calls=[])
-    target.refresh = lambda token, secret=True: (target.calls.append(token), Reply(
-        REFRESH_METHOD, grpc.StatusCode.UNAUTHENTICATED, "invalid", None, 0.0, ""))[1]
+    target = _RejectingTarget()
     assert fz._Campaign(target, TOKEN).run() is None  # type: ignore[arg-type]
-    assert "\x00" in target.calls and "" in target.calls
-    assert len(target.calls) >= PROFILES["quick"].fuzz_examples
+    tokens = [token for token, _ in target.calls]
+    assert "\x00" in tokens and "" in tokens
+    assert len(tokens) >= PROFILES["quick"].fuzz_examples
 
 
 def test_shrinking_stops_when_its_time_budget_is_spent(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -195,15 +205,9 @@ def test_a_batch_never_presents_one_token_twice_at_once() -> None:
 def test_generated_tokens_stay_out_of_the_secret_registry() -> None:
     """They are not credentials: registered, any report text equal to one (eight spaces, an
     SQL fragment) would be shown redacted."""
-    presented_as_secret: list[bool] = []
-
-    def refresh(token: str, *, secret: bool = True) -> Reply[Any]:
-        presented_as_secret.append(secret)
-        return Reply(REFRESH_METHOD, grpc.StatusCode.UNAUTHENTICATED, "invalid", None, 0.0, "")
-
-    target = SimpleNamespace(profile=PROFILES["quick"], refresh=refresh)
+    target = _RejectingTarget()
     assert fz._Campaign(target, TOKEN).run() is None  # type: ignore[arg-type]
-    assert presented_as_secret and not any(presented_as_secret)
+    assert target.calls and not any(secret for _, secret in target.calls)
 
 
 def test_the_client_registers_presented_credentials_unless_told_otherwise(
