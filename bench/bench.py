@@ -84,13 +84,16 @@ def target_args(address: str) -> list[str]:
             "--login-password-env", "QA_PASSWORD"]
 
 
-def median_wall(args: list[str], runs: int) -> tuple[float, dict[str, Any]]:
+def wall_row(args: list[str], runs: int) -> dict[str, Any]:
+    """Median wall time of `runs` suite runs with `args`; RPCs and verdict of the last one."""
     times: list[float] = []
-    last: dict[str, Any] = {}
+    results: dict[str, Any] = {}
     for _ in range(runs):
-        elapsed, last, _ = run_suite(*args)
+        elapsed, results, _ = run_suite(*args)
         times.append(elapsed)
-    return statistics.median(times), last
+    target = results["targets"][0]
+    return {"wall_s": round(statistics.median(times), 2), "rpcs": target.get("rpc_count", {}),
+            "verdict": target["verdict"]}
 
 
 def fuzz_tokens(address: str, profile: str) -> list[str]:
@@ -176,20 +179,14 @@ def main() -> int:
     profiles = () if args.fuzz_only else ("quick", "standard", *(
         () if args.skip_nightly else ("nightly",)))
     for profile in profiles:
-        wall, results = median_wall(["--profile", profile], args.runs)
-        rows[profile] = {"wall_s": round(wall, 2),
-                         "rpcs": results["targets"][0].get("rpc_count", {}),
-                         "verdict": results["targets"][0]["verdict"]}
+        rows[profile] = wall_row(["--profile", profile], args.runs)
     for profile in FUZZ_PROFILES:
         rows[f"fuzz@{profile}"] = fuzz_throughput(profile, max(args.runs, FUZZ_RUNS))
     if not args.fuzz_only:
         with reference_process(latency_ms=50) as slow:
             for profile in ("quick", "standard"):
-                wall, results = median_wall([*target_args(slow), "--profile", profile],
-                                            args.runs)
-                rows[f"{profile}@50ms"] = {"wall_s": round(wall, 2),
-                                           "rpcs": results["targets"][0].get("rpc_count", {}),
-                                           "verdict": results["targets"][0]["verdict"]}
+                rows[f"{profile}@50ms"] = wall_row([*target_args(slow), "--profile", profile],
+                                                   args.runs)
     print(f"{'measurement':<16} {'value':>10} {'target':>8}  rpcs (total; by family)")
     for name, row in rows.items():
         if name.startswith("fuzz@"):
