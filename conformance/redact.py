@@ -27,7 +27,8 @@ class SecretRegistry:
     def remember(self, secret: str | None, kind: str = "token") -> None:
         if secret and len(secret) >= MIN_SECRET_LENGTH:
             with self._lock:
-                self._secrets.setdefault(secret, redact(secret, kind))
+                if secret not in self._secrets:  # hashed once, not on every call presenting it
+                    self._secrets[secret] = redact(secret, kind)
 
     def scrub(self, text: str) -> str:
         """`text` with every known secret replaced by its redacted form, longest first."""
