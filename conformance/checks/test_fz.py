@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
@@ -256,6 +256,7 @@ class _Campaign:
         self.database_dir = None if self.seed else plugin.hypothesis_database_dir()
         self.reproduce_failure = ""
         self._shrink_until = 0.0
+        self.shrink_cut_short = False
         # Its throughput: tokens sent, how many of them distinct (hypothesis repeats some across
         # examples; hashes, not the tokens, are kept), and its wall time.
         self.presented = 0
@@ -264,7 +265,7 @@ class _Campaign:
 
     def probe(self, batch: list[Tagged], pool: ThreadPoolExecutor) -> None:
         """Present a batch of tokens concurrently; the first one not rejected fails the example."""
-        if self.findings and time.monotonic() > self._shrink_until:
+        if self.findings and time.monotonic() >= self._shrink_until:
             raise _ShrinkBudgetSpent
         replies = list(pool.map(lambda tagged: self.target.refresh(tagged[1], secret=False),
                                 batch))
@@ -297,6 +298,9 @@ class _Campaign:
             max_examples=math.ceil(profile.fuzz_examples / FUZZ_BATCH), deadline=None,
             print_blob=True,
             report_multiple_bugs=False,
+            # No explain phase: its notes (which parts of an example could vary) are never shown,
+            # and it cost four times the calls of generating and shrinking together.
+            phases=[phase for phase in Phase if phase is not Phase.explain],
             # Network calls are slow and the inputs large on purpose; nothing here is a fixture.
             suppress_health_check=list(HealthCheck),
             database=DirectoryBasedExampleDatabase(self.database_dir)
@@ -306,6 +310,7 @@ class _Campaign:
             with pool:
                 test()
         except _ShrinkBudgetSpent:
+            self.shrink_cut_short = True
             return self._shortest()
         except Exception as error:
             if not self.findings:
@@ -335,6 +340,9 @@ class _Campaign:
             hints.append(f"found with `-- --hypothesis-seed={self.seed}`, which repeats the run")
         if self.reproduce_failure:
             hints.append(self.reproduce_failure.strip())
+        if self.shrink_cut_short:
+            hints.append(f"shrinking stopped after its {SHRINK_SECONDS:g} s budget: the "
+                         "shortest token seen is shown")
         return "; ".join(hints)
 
 
