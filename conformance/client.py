@@ -189,8 +189,9 @@ class UserApiClient:
                      self.grpcurl(method, shown, extra_metadata))
 
     def grpcurl(self, method: str, shown: dict[str, str],
-                extra_metadata: tuple[tuple[str, str], ...] = ()) -> str:
-        """A grpcurl command that repeats the call, with every credential redacted."""
+                extra_metadata: tuple[tuple[str, str], ...] = (), *, secret: bool = True) -> str:
+        """A grpcurl command that repeats the call, with every credential redacted (`secret=False`:
+        the refresh token is generated garbage, shown as it is)."""
         parts = ["grpcurl"]
         if self.settings.plaintext:
             parts.append("-plaintext")
@@ -202,7 +203,8 @@ class UserApiClient:
             shown_value = _redact_header(value) if key.lower() == "authorization" else \
                 redact(value, "value")
             parts += ["-H", f"{key}: {shown_value}"]
-        shown = {k: (redact(v) if k == "refresh_token" and v else v) for k, v in shown.items()}
+        shown = {k: (redact(v) if k == "refresh_token" and v and secret else v)
+                 for k, v in shown.items()}
         parts += ["-d", json.dumps(shown), self.settings.address, method.lstrip("/")]
         return " ".join(shlex.quote(part) for part in parts)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shlex
 import threading
 import time
 from typing import Any
@@ -92,6 +93,17 @@ def test_fz08_accepts_printable_ascii_only() -> None:
 def test_an_example_is_shown_as_a_literal_to_paste() -> None:
     example = "' OR '1'='1 -- and \x00 more"
     assert json.loads(SECRETS.scrub(fz._shown(example, TOKEN))) == example
+
+
+def test_a_finding_comes_with_a_grpcurl_line_that_repeats_it(run_suite: Any) -> None:
+    """A generated token is not a credential: the reproduce line carries it, ready to paste."""
+    run = run_suite("--reference-fault", "non-ascii-refresh-token-crashes", "--only", "FZ-01",
+                    "--profile", "quick")
+    fz01 = next(r for r in run.results["targets"][0]["requirements"] if r["id"] == "FZ-01")
+    line = next(line for line in fz01["message"].splitlines()
+                if line.startswith("Reproduce with: grpcurl"))
+    pasted = json.loads(shlex.split(line)[shlex.split(line).index("-d") + 1])
+    assert fz01["outcome"] == "fail" and not pasted["refresh_token"].isascii(), line
 
 
 def test_an_example_shaped_like_a_real_token_is_redacted() -> None:

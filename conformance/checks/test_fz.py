@@ -8,6 +8,7 @@ FZ-04 and FZ-08 (marker `last`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -25,7 +26,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from conformance import plugin
 from conformance.client import CallRecord, Reply
-from conformance.proto import GET_ME_METHOD, pb
+from conformance.proto import GET_ME_METHOD, REFRESH_METHOD, pb
 from conformance.redact import redact
 from conformance.strategies import FAMILIES, Tagged, family_examples, near_misses, \
     padded_variants, tagged_tokens
@@ -74,13 +75,17 @@ def test_fz01_malformed_refresh_tokens_are_rejected(target: TargetSession,
                                      ("fuzz_distinct", len(campaign.distinct)),
                                      ("fuzz_seconds", round(campaign.seconds, 4))]
     if finding is not None:
+        reply = finding.reply
+        if _shown_whole(finding.token, live):  # then the grpcurl line can carry it too
+            reply = dataclasses.replace(reply, reproduce=target.client.grpcurl(
+                REFRESH_METHOD, {"refresh_token": finding.token}, secret=False))
         raise violation(
             "Malformed refresh token not rejected",
             expected="UNAUTHENTICATED or INVALID_ARGUMENT within "
             f"{target.config.channel.deadline:g} s for every malformed refresh token",
-            received=f"{finding.reply.status} after {finding.reply.elapsed:.2f} s for "
+            received=f"{reply.status} after {reply.elapsed:.2f} s for "
             f"{_shown(finding.token, live)} (family: {FAMILIES[finding.family]})",
-            reply=finding.reply, details=campaign.replay_hint())
+            reply=reply, details=campaign.replay_hint())
 
 
 @pytest.mark.requirement("FZ-02")
@@ -346,13 +351,24 @@ class _Campaign:
         return "; ".join(hints)
 
 
+SHOWN_CHARACTERS = 70
+
+
+def _shaped_like(token: str, live: str | None) -> bool:
+    return live is not None and len(token) == len(live)
+
+
+def _shown_whole(token: str, live: str | None) -> bool:
+    return len(token) <= SHOWN_CHARACTERS and not _shaped_like(token, live)
+
+
 def _shown(token: str, live: str | None) -> str:
-    """The example as a JSON string literal (its first 70 characters), which a vendor can paste;
+    """The example as a JSON string literal (at most SHOWN_CHARACTERS), which a vendor can paste;
     redacted when it has the shape of a real token. (Generated tokens are not in the secret
     registry: the report's scrubber leaves them alone.)"""
-    if live and len(token) == len(live):
+    if _shaped_like(token, live):
         return f"{redact(token)} ({len(token)} characters, shaped like the target's tokens)"
-    head = token[:70]
+    head = token[:SHOWN_CHARACTERS]
     more = f" ... ({len(token)} characters)" if len(token) > len(head) else ""
     return json.dumps(head) + more
 
