@@ -124,10 +124,8 @@ def plain_loop_rate(address: str, tokens: list[str]) -> float:
             response_deserializer=pb.RefreshAccessTokenResponse.FromString)
         started = time.monotonic()
         for token in tokens:
-            try:
+            with contextlib.suppress(grpc.RpcError):
                 stub(pb.RefreshAccessTokenRequest(refresh_token=token), timeout=5)
-            except grpc.RpcError:
-                pass
         return len(tokens) / (time.monotonic() - started)
 
 
@@ -161,7 +159,7 @@ def fuzz_throughput(profile: str, runs: int) -> dict[str, Any]:
             before = after
     if not suites:
         return {"ratio": None, "error": "FZ-01 recorded no campaign (see its junit.xml)"}
-    ratios = [suite / loop for suite, loop in zip(suites, loops)]
+    ratios = [suite / loop for suite, loop in zip(suites, loops, strict=True)]
     return {"plain_loop_calls_per_s": round(statistics.median(loops), 1),
             "fz01_examples_per_s": round(statistics.median(suites), 1),
             "fz01_distinct_share": round(statistics.median(distinct), 3),

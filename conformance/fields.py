@@ -23,10 +23,10 @@ from conformance.schemas import schema_errors
 
 __all__ = [
     "FIELD_RULES",
-    "Finding",
     "MAX_EXPIRES_IN",
-    "Rule",
     "SHORT_LIVED_EXPIRES_IN",
+    "Finding",
+    "Rule",
     "ft01_uuid_is_uuid",
     "ft02_uuid_is_lower_case",
     "ft03_email_is_valid",
@@ -86,12 +86,12 @@ def _token_shown(value: str) -> str:
 
 def _user(message: Message) -> pb.User | None:
     has = "user" in message.DESCRIPTOR.fields_by_name and message.HasField("user")
-    return getattr(message, "user") if has else None
+    return message.user if has else None
 
 
 def _auth_token(message: Message) -> pb.AuthToken | None:
     has = "auth_token" in message.DESCRIPTOR.fields_by_name and message.HasField("auth_token")
-    return getattr(message, "auth_token") if has else None
+    return message.auth_token if has else None
 
 
 # FT: user ----------------------------------------------------------------------------------------

@@ -22,8 +22,13 @@ import conformance
 from conformance.catalogue import Level, Requirement, requirement, source_links
 from conformance.client import ChannelSettings
 from conformance.errors import CannotEvaluate, TargetDown, UsageError
-from conformance.options import RunSettings, TargetConfig, TokenSourceSpec, add_options, \
-    settings_from
+from conformance.options import (
+    RunSettings,
+    TargetConfig,
+    TokenSourceSpec,
+    add_options,
+    settings_from,
+)
 from conformance.redact import SECRETS
 from conformance.results import CheckResult, Outcome, Results
 from conformance.target import TargetSession
@@ -41,7 +46,7 @@ class ConformanceRun:
     settings: RunSettings
     sessions: dict[str, TargetSession]
     results: Results
-    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc)
+    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC)
                             .strftime("%Y-%m-%dT%H:%M:%SZ"))
     started: float = field(default_factory=time.monotonic)
     server: Any = None   # the embedded ReferenceServer, when no --target was given
@@ -65,7 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _collects_checks(config: pytest.Config) -> bool:
     for arg in config.args:
         path = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
-        if path == PACKAGE_DIR or CHECKS_DIR == path or CHECKS_DIR in path.parents:
+        if path in (PACKAGE_DIR, CHECKS_DIR) or CHECKS_DIR in path.parents:
             return True
     return False
 

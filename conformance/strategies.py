@@ -191,7 +191,7 @@ def _lookalike(live: str) -> st.SearchStrategy[str]:
     raw = st.binary(min_size=len(live), max_size=len(live))
 
     def per_position(data: bytes) -> str:
-        return "".join(cls[byte % len(cls)] for cls, byte in zip(classes, data))
+        return "".join(cls[byte % len(cls)] for cls, byte in zip(classes, data, strict=True))
 
     def same_alphabet(data: bytes) -> str:
         return "".join(alphabet[byte % len(alphabet)] for byte in data)

@@ -16,8 +16,14 @@ KEYS = {"address", "plaintext", "ca_file", "server_name", "login_email", "login_
 
 def load_targets_file(path: str, *, deadline: float, reuse_grace: float) -> list[Any]:
     """The targets of a TOML file; UsageError names the file, the entry and the problem."""
-    from conformance.options import (TargetConfig, parse_address, parse_metadata, parse_seconds,
-                                     readable_file, token_source_from)
+    from conformance.options import (
+        TargetConfig,
+        parse_address,
+        parse_metadata,
+        parse_seconds,
+        readable_file,
+        token_source_from,
+    )
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)

@@ -64,10 +64,11 @@ def estimate_entropy(tokens: Sequence[str]) -> Estimate:
     claims = [parse_jws(token) for token in tokens]
     is_jwt = all(parsed is not None for parsed in claims)
     texts = [json.dumps(parsed[1], sort_keys=True, separators=(",", ":")) if parsed else token
-             for token, parsed in zip(tokens, claims)] if is_jwt else list(tokens)
-    prefix = len(os.path.commonprefix(texts))
+             for token, parsed in zip(tokens, claims, strict=True)] if is_jwt else list(tokens)
+    # os.path.commonprefix compares character by character, as wanted here: these are tokens.
+    prefix = len(os.path.commonprefix(texts))  # noqa: RUF071
     rests = [text[prefix:] for text in texts]
-    suffix = len(os.path.commonprefix([rest[::-1] for rest in rests]))
+    suffix = len(os.path.commonprefix([rest[::-1] for rest in rests]))  # noqa: RUF071
     middles = [rest[:len(rest) - suffix] for rest in rests]
     width = min((len(middle) for middle in middles), default=0)
     columns = [{middle[i] for middle in middles} for i in range(width)]

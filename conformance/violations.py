@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import grpc
 
 from conformance.catalogue import Requirement
-from conformance.errors import CannotEvaluate
 from conformance.client import Reply
+from conformance.errors import CannotEvaluate
 from conformance.redact import SECRETS
 
 __all__ = ["Violation", "ensure", "ensure_status", "violation"]

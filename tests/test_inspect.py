@@ -75,7 +75,7 @@ def test_the_renderer_form_reads_like_its_canonical_form() -> None:
 
 def test_a_capture_of_the_reference_server_passes(client: UserApiClient, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    login, refresh = _capture(client)
+    _, refresh = _capture(client)
     code, out, err = _run(tmp_path, json.dumps(refresh, indent=2), capsys)
     assert (code, err) == (0, "")
     assert set(_outcomes(out).values()) == {"pass"}

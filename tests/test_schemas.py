@@ -11,7 +11,13 @@ from google.protobuf import json_format
 from jsonschema import Draft202012Validator
 
 from conformance import formats
-from conformance.schemas import MESSAGE_SCHEMAS, SCHEMA_DIR, load_registry, schema_errors, validator_for
+from conformance.schemas import (
+    MESSAGE_SCHEMAS,
+    SCHEMA_DIR,
+    load_registry,
+    schema_errors,
+    validator_for,
+)
 
 SCHEMA_FILES = sorted(SCHEMA_DIR.glob("*.schema.json"))
 RESPONSES_WITH_TOKEN = ["RefreshAccessTokenResponse", "AuthnWithPasswordResponse"]

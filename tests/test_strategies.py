@@ -9,8 +9,14 @@ import jwt
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
-from conformance.strategies import FAMILIES, Tagged, family_examples, near_misses, \
-    padded_variants, tagged_tokens
+from conformance.strategies import (
+    FAMILIES,
+    Tagged,
+    family_examples,
+    near_misses,
+    padded_variants,
+    tagged_tokens,
+)
 
 LIVE = "Zk3_a9-QpL0xYw2Vb7Nc4Md1Re8Sf5Tg6Uh0Ij9Kl2Mn"   # the shape of token_urlsafe(32)
 MAX_LENGTH = 8 * 1024
@@ -84,9 +90,9 @@ def test_a_changed_character_keeps_the_token_shape() -> None:
     for description, token in near_misses(LIVE):
         if "changed" in description:
             assert len(token) == len(LIVE)
-            assert sum(a != b for a, b in zip(token, LIVE)) == 1
+            assert sum(a != b for a, b in zip(token, LIVE, strict=True)) == 1
             # half the class away: the high bits of a base64 digit change too
-            changed = next(i for i, (a, b) in enumerate(zip(token, LIVE)) if a != b)
+            changed = next(i for i, (a, b) in enumerate(zip(token, LIVE, strict=True)) if a != b)
             assert abs(ord(token[changed]) - ord(LIVE[changed])) >= 4
 
 

@@ -28,8 +28,14 @@ from conformance import plugin
 from conformance.client import CallRecord, Reply
 from conformance.proto import GET_ME_METHOD, REFRESH_METHOD, pb
 from conformance.redact import redact
-from conformance.strategies import FAMILIES, Tagged, family_examples, near_misses, \
-    padded_variants, tagged_tokens
+from conformance.strategies import (
+    FAMILIES,
+    Tagged,
+    family_examples,
+    near_misses,
+    padded_variants,
+    tagged_tokens,
+)
 from conformance.target import TargetSession
 from conformance.tokens import NeedsFreshTokens
 from conformance.violations import ensure, ensure_status, violation
@@ -276,7 +282,7 @@ class _Campaign:
                                 batch))
         self.presented += len(batch)
         self.distinct.update(hash(token) for _, token in batch)
-        for (family, token), reply in zip(batch, replies):
+        for (family, token), reply in zip(batch, replies, strict=True):
             if reply.code.name not in REJECTED:
                 if not self.findings:
                     self._shrink_until = time.monotonic() + SHRINK_SECONDS

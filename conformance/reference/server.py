@@ -17,7 +17,7 @@ from conformance.reference.faults import FAULTS, FLAVORS
 from conformance.reference.servicer import UNDECODABLE, Behaviour, UserApiServicer
 from conformance.reference.store import Store, StoredUser
 
-__all__ = ["DEFAULT_EMAIL", "ReferenceServer", "ServerOptions", "TEST_USER_PROFILE"]
+__all__ = ["DEFAULT_EMAIL", "TEST_USER_PROFILE", "ReferenceServer", "ServerOptions"]
 
 DEFAULT_EMAIL = "qa@example.com"
 # Every optional field set, each in the form the catalogue asks for.
@@ -150,7 +150,7 @@ def _lenient_refresh_request(data: bytes) -> pb.RefreshAccessTokenRequest:
     try:
         request: pb.RefreshAccessTokenRequest = pb.RefreshAccessTokenRequest.FromString(data)
         return request
-    except Exception:  # noqa: BLE001 - the fault: undecodable bytes pass as UNDECODABLE
+    except Exception:  # any failure to decode: the fault lets undecodable bytes pass
         return UNDECODABLE
 
 

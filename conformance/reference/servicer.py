@@ -286,7 +286,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
     def _invalid_grant(self, presented: str) -> str:
         """The message of a failed refresh: one fixed text, unless an FZ fault leaks into it."""
         if self.fault("error-echoes-refresh-token"):
-            return f"{INVALID_GRANT}: {ascii(presented[:100])}"
+            return f"{INVALID_GRANT}: {presented[:100]!a}"
         if self.fault("error-leaks-traceback"):
             try:
                 raise LookupError("refresh token not found")
