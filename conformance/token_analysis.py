@@ -6,7 +6,7 @@ import json
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jwt
@@ -33,21 +33,29 @@ class Estimate:
     alphabet: int      # distinct characters seen at those positions
     constant: int      # characters the sample shares (common prefix, suffix, fixed positions)
     sample: int
-    claims: bool       # JWTs: estimated over their claims
+    claims: bool       # JWTs: `varying`, `alphabet` and `constant` are those of their claims
+    signature_bits: float = 0.0  # JWTs: the part of `bits` their signatures carry
 
     def describe(self) -> str:
-        what = "the JWT claims" if self.claims else "the tokens"
-        return (f"about {self.bits:.0f} bits: {self.varying} varying characters of {what} from an "
-                f"alphabet of {self.alphabet} in a sample of {self.sample} ({self.constant} "
-                "constant characters ignored)")
+        if self.claims:
+            return (f"about {self.bits:.0f} bits: {self.bits - self.signature_bits:.0f} in the "
+                    f"JWT claims ({self.varying} varying characters from an alphabet of "
+                    f"{self.alphabet}; {self.constant} constant characters ignored) and "
+                    f"{self.signature_bits:.0f} in the signatures, in a sample of {self.sample}")
+        return (f"about {self.bits:.0f} bits: {self.varying} varying characters of the tokens "
+                f"from an alphabet of {self.alphabet} in a sample of {self.sample} "
+                f"({self.constant} constant characters ignored)")
 
 
 def estimate_entropy(tokens: Sequence[str]) -> Estimate:
     """An estimate, from outside, of the entropy in what varies across a sample of tokens.
 
-    1. JWTs count only their claims (canonical JSON): the header is constant, and the suite has
-       no key, so it cannot tell a keyed signature from a digest of the claims. `iat`/`exp`
-       differ only in their last digits within a run; a random `jti` is what carries entropy.
+    1. JWTs count their claims (canonical JSON) and their signatures, each estimated on its own;
+       the header is constant. `iat`/`exp` differ only in their last digits within a run, so a
+       random `jti` or the signature is what carries entropy. RFC 6749 §10.10 bounds the chance
+       of guessing a valid token, and a signed one cannot be guessed without the key: having no
+       key, the suite credits a signature as it credits an opaque token, by what varies. An
+       unsigned JWT (`alg: none`, no signature) counts its claims alone.
     2. The common prefix and suffix are stripped, and what remains is aligned by position
        (left; unequal lengths count only up to the shortest). Positions where every token
        agrees are constant padding and count nothing.
@@ -59,12 +67,21 @@ def estimate_entropy(tokens: Sequence[str]) -> Estimate:
 
     Constants, counters, timestamps and short random parts behind padding therefore score low
     (64 random hex digits score 64 bits; a counter a handful); 256-bit base64url tokens score
-    about 250 and HS256 JWTs with a 128-bit jti about 130. It cannot see structure a function
-    hides (a hashed counter looks random): it is a floor for the obvious, not a proof."""
-    claims = [parse_jws(token) for token in tokens]
-    is_jwt = all(parsed is not None for parsed in claims)
-    texts = [json.dumps(parsed[1], sort_keys=True, separators=(",", ":")) if parsed else token
-             for token, parsed in zip(tokens, claims, strict=True)] if is_jwt else list(tokens)
+    about 250, and HS256 JWTs about 250 for their signatures plus what a `jti` adds. It cannot
+    see structure a function hides (a hashed counter looks random): it is a floor for the
+    obvious, not a proof."""
+    parsed = [parse_jws(token) for token in tokens]
+    if not tokens or not all(parsed):
+        return _estimate(list(tokens), len(tokens), claims=False)
+    claims = _estimate([json.dumps(jws[1], sort_keys=True, separators=(",", ":"))
+                        for jws in parsed if jws], len(tokens), claims=True)
+    signatures = _estimate([token.rsplit(".", 1)[1] for token in tokens], len(tokens),
+                           claims=False)
+    return replace(claims, bits=claims.bits + signatures.bits,
+                               signature_bits=signatures.bits)
+
+
+def _estimate(texts: list[str], sample: int, *, claims: bool) -> Estimate:
     # os.path.commonprefix compares character by character, as wanted here: these are tokens.
     prefix = len(os.path.commonprefix(texts))  # noqa: RUF071
     rests = [text[prefix:] for text in texts]
@@ -81,4 +98,4 @@ def estimate_entropy(tokens: Sequence[str]) -> Estimate:
         expected_distinct = size * (1 - (1 - 1 / size) ** n)
         bits = sum(math.log2(size) * min(1.0, math.log2(len(column)) / math.log2(expected_distinct))
                    for column in varying)
-    return Estimate(bits, len(varying), len(alphabet), constant, len(texts), is_jwt)
+    return Estimate(bits, len(varying), len(alphabet), constant, sample, claims)

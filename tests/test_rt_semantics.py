@@ -12,6 +12,7 @@ from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from conformance.checks.test_rt import MUST_BITS, SHOULD_BITS
 from conformance.reference import ReferenceServer, ServerOptions
@@ -44,11 +45,16 @@ def _64_random_bits_inside_padding(n: int) -> list[str]:
     return ["A" * 20 + secrets.token_urlsafe(8) + "B" * 20 for _ in range(n)]
 
 
-def _jwt(n: int, jti_bytes: int | None) -> list[str]:
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def _jwt(n: int, jti_bytes: int | None, algorithm: str = "HS256") -> list[str]:
+    """Issued within one second, as a sample is: claims differ only by the `jti`, if any."""
     now, sub = int(time.time()), str(uuid.uuid4())
-    claims: dict[str, Any] = {"sub": sub, "iat": now, "exp": now + 900}
-    return [jwt.encode({**claims, **({"jti": secrets.token_urlsafe(jti_bytes)}
-                                     if jti_bytes else {})}, KEY, algorithm="HS256")
+    key = {"HS256": KEY, "ES256": EC_KEY, "none": None}[algorithm]
+    return [jwt.encode({"sub": sub, "iat": now, "exp": now + 900,
+                        **({"jti": secrets.token_urlsafe(jti_bytes)} if jti_bytes else {})},
+                       key, algorithm=algorithm)
             for _ in range(n)]
 
 
@@ -58,14 +64,21 @@ GUESSABLE: dict[str, Callable[[int], list[str]]] = {
     "timestamp and 32 random bits": _timestamp_and_32_random_bits,
     "64 random bits behind padding": _64_random_bits_behind_padding,
     "64 random bits inside padding": _64_random_bits_inside_padding,
+    # Identical within a second (HMAC is deterministic): RT-15 fails them as repeated, too.
     "HS256 JWT without jti": lambda n: _jwt(n, None),
+    "unsigned JWT (alg none) without jti": lambda n: _jwt(n, None, "none"),
+    "unsigned JWT (alg none) with a 64-bit jti": lambda n: _jwt(n, 8, "none"),
 }
 # (shape, lowest acceptable estimate, highest): the estimate must land in [low, high).
 STRONG: dict[str, tuple[Callable[[int], list[str]], float, float]] = {
     "256-bit base64url": (lambda n: [secrets.token_urlsafe(32) for _ in range(n)],
                           SHOULD_BITS, 260),
-    "HS256 JWT with a 128-bit jti": (lambda n: _jwt(n, 16), MUST_BITS, SHOULD_BITS),
-    "HS256 JWT with a 256-bit jti": (lambda n: _jwt(n, 32), SHOULD_BITS, 270),
+    # A signed JWT cannot be guessed without the key: its signature counts (RFC 6749 §10.10).
+    "ES256 JWT without jti (randomised signatures)": (lambda n: _jwt(n, None, "ES256"),
+                                                      SHOULD_BITS, 600),
+    "HS256 JWT with a 128-bit jti": (lambda n: _jwt(n, 16), SHOULD_BITS, 400),
+    "unsigned JWT (alg none) with a 128-bit jti": (lambda n: _jwt(n, 16, "none"), MUST_BITS,
+                                                   SHOULD_BITS),
     "UUIDv4 (122 bits)": (lambda n: [str(uuid.uuid4()) for _ in range(n)], MUST_BITS,
                           SHOULD_BITS),
     "256-bit hex": (lambda n: [secrets.token_hex(32) for _ in range(n)], SHOULD_BITS, 260),
