@@ -176,6 +176,8 @@ FLAVORS: dict[str, Flavor] = {
         Flavor("refresh-tokens-with-tilde-and-dot",
                "Refresh tokens use `.` and `~` besides the base64url alphabet (still VSCHAR)."),
         Flavor("token-type-lower-case", "auth_token.token_type is `bearer`."),
+        Flavor("hex-refresh-tokens", "Refresh tokens are 64 hex digits; a refresh_token of any "
+               "other form is malformed and gets INVALID_ARGUMENT."),
         Flavor("email-special-use-domain", "user.email is qa@corp.local (RFC 6762 .local)."),
     )
 }

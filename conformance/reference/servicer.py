@@ -40,6 +40,8 @@ BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
 # Faults of the FZ checks: the shape of this server's refresh tokens (token_urlsafe(32)), and the
 # size from which the slow fault stalls.
 OWN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+# Flavour hex-refresh-tokens: its refresh tokens, and the only form it takes for one.
+HEX_TOKEN = re.compile(r"[0-9a-f]{64}")
 HUGE_TOKEN = 512 * 1024
 # What the lenient decoder of fault refresh-accepts-wire-garbage passes on for undecodable bytes
 # (None would make the gRPC library fail the call itself).
@@ -149,6 +151,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                     if self.flavor("invalid-argument-for-malformed")
                     else grpc.StatusCode.UNAUTHENTICATED)
             context.abort(code, self._invalid_grant(presented))
+        if self.flavor("hex-refresh-tokens") and not HEX_TOKEN.fullmatch(presented):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "malformed refresh_token")
         if self.fault("access-token-accepted-as-refresh-token"):
             owner = self.store.access_token_user(presented)
             user = self.store.user(owner) if owner else None
@@ -314,6 +318,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if self.flavor("jwt-refresh-tokens") or self.fault("refresh-jwt-signature-not-verified"):
             claims = {"jti": secrets.token_urlsafe(32), "iat": int(time.time()), "typ": "refresh"}
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
+        if self.flavor("hex-refresh-tokens"):
+            return secrets.token_hex(32)
         if self.fault("refresh-token-prefix-match"):
             self._issued.append(token := secrets.token_urlsafe(32))
             return token
