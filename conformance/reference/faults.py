@@ -92,9 +92,9 @@ FAULTS: dict[str, Fault] = _faults(
           "A prefix (8+ characters) of an issued refresh token is accepted as the token."),
     Fault("refresh-token-case-insensitive", _ids("FZ-02"),
           "Refresh tokens are matched case-insensitively."),
-    Fault("refresh-jwt-signature-not-verified", _ids("FZ-02"),
+    Fault("refresh-jwt-signature-not-verified", _ids("FZ-01", "FZ-02", "RT-05"),
           "Refresh tokens are JWTs looked up by their jti claim without verifying the "
-          "signature: a stripped or alg-none re-encoded token is accepted."),
+          "signature: a stripped, forged or alg-none re-encoded token is accepted."),
     Fault("unknown-shaped-refresh-token-ok", _ids("FZ-01", "FZ-02", "RT-05", "RT-07"),
           "An unknown refresh token of the server's own shape answers OK (a new family for the "
           "last user who logged in)."),
