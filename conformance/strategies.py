@@ -250,8 +250,7 @@ def family_examples(live: str | None, max_length: int) -> list[Tagged]:
 # Near-misses of a live token (FZ-02, FZ-03): deterministic, each described for the report. ----
 def _other_in_class(char: str) -> str:
     """Another character of the same class, half the class away (a->n, Z->M, 9->4): the token
-    keeps its shape, so only an exact comparison tells it apart; and the change reaches the high
-    bits of a base64 digit, which a lenient decoder cannot ignore as padding bits."""
+    keeps its shape, so only an exact comparison tells it apart."""
     cls = next(c for c in _CLASSES if char in c)
     return cls[(cls.index(char) + len(cls) // 2) % len(cls)]
 
@@ -286,8 +285,11 @@ def near_misses(token: str) -> list[tuple[str, str]]:
     filler = next((c for c in token if c.isascii() and c.isalnum()), "A")
     out += [("extended by one character at the end", token + filler),
             ("extended by one character at the start", filler + token)]
-    for where, index in (("start", 0), ("middle", len(token) // 2), ("end", len(token) - 1)):
-        found = _alnum_index_near(token, index)
+    # Near the end is the last character but one: the last may carry base64 padding bits, which
+    # a lenient decoder ignores (RFC 4648 §3.5), so changing them may leave the decoded bytes,
+    # a JWT's signature among them, the same: a new encoding of the same token.
+    for where, index in (("start", 0), ("middle", len(token) // 2), ("end", len(token) - 2)):
+        found = _alnum_index_near(token[:-1] if where == "end" else token, index)
         if found is not None:
             changed = token[:found] + _other_in_class(token[found]) + token[found + 1:]
             out.append((f"with one character changed near the {where} (position {found})",

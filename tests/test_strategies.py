@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 
 import jwt
 import pytest
@@ -94,6 +95,22 @@ def test_a_changed_character_keeps_the_token_shape() -> None:
             # half the class away: the high bits of a base64 digit change too
             changed = next(i for i, (a, b) in enumerate(zip(token, LIVE, strict=True)) if a != b)
             assert abs(ord(token[changed]) - ord(LIVE[changed])) >= 4
+
+
+@pytest.mark.parametrize("size", [16, 31, 32, 33, 64, 65])  # every count of padding bits
+def test_a_changed_character_changes_the_decoded_bytes(size: int) -> None:
+    """Not only base64 padding bits, which a lenient decoder ignores (an ES256 signature is 64
+    bytes: its last character carries 2 of them)."""
+    for _ in range(20):
+        random = secrets.token_urlsafe(size)
+        for live in (random, random[:-3] + "-_A"):  # and when the last but one is no digit
+            for description, token in near_misses(live):
+                if "changed" in description:
+                    assert _lenient_b64url(token) != _lenient_b64url(live), (description, live)
+
+
+def _lenient_b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def test_jwt_near_misses_strip_the_signature_and_re_encode_alg_none() -> None:
