@@ -43,12 +43,20 @@ LEAKS = {
     "Go panic": "panic: runtime error: index out of range [3] with length 3",
     "Java frame": "at com.example.Tokens.find(Tokens.java:42)",
     "Windows path": "cannot open C:\\srv\\tokens.db",
+    "a trace behind the asyncio library's words": "Unexpected <class 'google.protobuf.message."
+    "DecodeError'>: Error parsing message with type 'x': Traceback (most recent call last)",
 }
 CLEAN = {
     "fixed text": "invalid refresh token",
     "OAuth wording": "invalid_grant: the refresh token is invalid, expired or revoked",
     "required field": "refresh_token is required",
     "gRPC Python, undecodable bytes": "Exception deserializing request!",
+    "gRPC Python asyncio, undecodable bytes": "Unexpected <class 'google.protobuf.message."
+    "DecodeError'>: Error parsing message with type 'user_api.v1.RefreshAccessTokenRequest': "
+    "Wire format was corrupt",
+    "gRPC Python asyncio, bad UTF-8": "Unexpected <class 'google.protobuf.message.DecodeError'>: "
+    "Error parsing message with type 'user_api.v1.RefreshAccessTokenRequest': String field had "
+    "bad UTF-8",
     "gRPC Go, undecodable bytes": "grpc: error unmarshalling request: proto: cannot parse "
                                   "invalid wire-format data",
     "message size limit": "Received message larger than max (1048581 vs. 65536)",

@@ -381,9 +381,12 @@ def _shown(token: str, live: str | None) -> str:
 
 # FZ-04 and FZ-08: run-wide scans of the client's call log ----------------------------------
 PRINTABLE = re.compile(r"[\x20-\x7e]*")
-# The fixed answer of the gRPC Python library to undecodable request bytes (FZ-07; the spec's
-# preamble): it names no class of the target and reveals nothing of it.
-LIBRARY_MESSAGES = frozenset({"Exception deserializing request!"})
+# The answers of gRPC Python's libraries to undecodable request bytes (FZ-07; the spec's
+# preamble), not the target's words: they name the protobuf runtime's error, nothing of the target.
+LIBRARY_MESSAGES = re.compile(
+    r"Exception deserializing request!"  # grpc (synchronous server)
+    r"|Unexpected <class 'google\.protobuf\.message\.DecodeError'>: Error parsing message with "
+    r"type '[\w.]+'(?:: [\w ,-]+)?")     # grpc.aio, with protobuf's reason ("Wire format was ...")
 INTERNALS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a stack trace", re.compile(
         r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|goroutine \d+ \[|"
@@ -419,7 +422,7 @@ def _credentials(record: CallRecord) -> list[str]:
 
 def _leaks(record: CallRecord) -> Iterator[str]:
     """Each leak in the record's error message, quoted with the credential redacted."""
-    if record.details in LIBRARY_MESSAGES:
+    if LIBRARY_MESSAGES.fullmatch(record.details):
         return
     credentials = _credentials(record)
     shown = record.details  # quotes come from the redacted text: a window never cuts a token
