@@ -9,6 +9,7 @@ and the offline `inspect` command call these same functions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -181,13 +182,20 @@ def ft10_dids_are_unique(message: Message) -> list[Finding]:
     return findings
 
 
+# Method-specific-ids that start with `z` without being multibase: a host name or path (`.`, `:`
+# or `%` are in no multibase alphabet: did:web:zoom.us), or a method whose id is base32
+# (did:plc). The `z` of these is a letter, not the base58btc prefix.
+_NOT_MULTIBASE = re.compile(r"did:plc:.*|did:[a-z0-9]+:[^.:%]*[.:%].*")
+
+
 def ft11_multibase_ids_are_base58btc(message: Message) -> list[Finding]:
     # Only a DID has a method-specific-id; anything else is FT-09's finding.
     user = _user(message)
     findings = []
     for i, did in enumerate(user.dids if user else []):
         msid = formats.did_method_specific_id(did)
-        if msid and msid.startswith("z") and not formats.is_base58btc_multibase(msid):
+        if msid and msid.startswith("z") and not _NOT_MULTIBASE.fullmatch(did) and \
+                not formats.is_base58btc_multibase(msid):
             findings.append(Finding("FT-11", f"user.dids[{i}]", f"{shown(did)}: its "
                                     "method-specific-id starts with 'z' (multibase base58btc) but "
                                     "has characters outside the base58btc alphabet"))

@@ -79,6 +79,7 @@ BROKEN = [
     ("FT-10", response(good_user(dids=["did:web:example.com", "did:web:example.com"])),
      "user.dids[1]"),
     ("FT-11", response(good_user(dids=["did:key:z6Mk0OIl"])), "user.dids[0]"),
+    ("FT-11", response(good_user(dids=["did:example:zQ3sI"])), "user.dids[0]"),
     ("FT-12", response(good_user(first_name="Quinn\n")), "user.first_name"),
     ("FT-12", response(good_user(account="1\x7f")), "user.account"),
     ("FT-12", response(good_user(dids=["did:web:example.com"], external_ids={"crm": "C\x00"})),
@@ -130,6 +131,9 @@ CORRECT = [
     response(pb.User(uuid="00000000-0000-0000-0000-000000000000", role=pb.ROLE_USER)),
     response(good_user(dids=["did:pkh:eip155:1:0xb9c5714089478a327f09197987f16f9e5d936e8a",
                              "did:ion:EiDyOQbbZAa3aiRzeCkV7LOx3SERjjH93EXoIM3UoN4oWg:eyJk"])),
+    # Ids that start with a `z` but are no multibase value (FT-11): a host, a base32 id.
+    response(good_user(dids=["did:web:zoom.us", "did:web:zlib.example:users:alice",
+                             "did:plc:zl7i7hdynmk6r22z27h6tvur"])),
     response(auth_token=good_auth_token(token="eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
                                         token_type="bearer", refresh_token="rt.a~b c")),
     response(auth_token=good_auth_token(refresh_token="", expires_in=86_400)),
