@@ -80,12 +80,14 @@ class Reply(Generic[M]):
 
 @dataclass(frozen=True)
 class CallRecord:
-    """What the suite keeps of every call, for run-wide scans (FZ-04) and RPC counts."""
+    """What the suite keeps of every call, for run-wide scans (FZ-04, and the field checks) and
+    RPC counts."""
 
     method: str
     code: grpc.StatusCode
     details: str
     presented: str | None   # the credential sent, kept in memory only to look for echoes
+    response: Message | None = None  # an OK response of the contract's RPCs (FT, CT-03, CT-04)
 
 
 @dataclass
@@ -184,7 +186,8 @@ class UserApiClient:
         self._unanswered = self._unanswered + 1 if code in NO_ANSWER else 0
         if isinstance(response, Message):
             _remember_tokens(response)
-        self.log.add(CallRecord(method, code, details, presented))
+        self.log.add(CallRecord(method, code, details, presented,
+                                response if isinstance(response, Message) else None))
         return Reply(method, code, details, response, elapsed,
                      self.grpcurl(method, shown, extra_metadata))
 

@@ -81,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
                             "requirement(id): the catalogue requirement a check enforces")
     config.addinivalue_line("markers", "must: checks of MUST requirements")
     config.addinivalue_line("markers", "should: checks of SHOULD requirements")
+    config.addinivalue_line("markers", "fields: runs after the ordinary checks (see RUN_PHASES)")
     config.addinivalue_line("markers", "late: runs after the ordinary checks (see RUN_PHASES)")
     config.addinivalue_line("markers", "last: runs after every other check (see RUN_PHASES)")
     if not _collects_checks(config):
@@ -204,10 +205,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     items.sort(key=_run_phase)  # stable: file order is kept within a phase
 
 
-# Checks run in phases, whatever their module's name: `late` ones (the fuzz campaign, which may
-# damage a target) after the ordinary checks, so that a crash is not reported against other
-# requirements; `last` ones (FZ-04, FZ-08: scans of every call of the run) after everything.
-RUN_PHASES = ("late", "last")
+# Checks run in phases, whatever their module's name: `fields` ones (FT, CT-03, CT-04: rules on
+# every response the suite sees) after the ordinary checks, so that they judge the responses of
+# RT's chains and races too; `late` ones (the fuzz campaign, which may damage a target) after
+# those, so that a crash is not reported against other requirements; `last` ones (FZ-04, FZ-08:
+# scans of every call of the run) after everything.
+RUN_PHASES = ("fields", "late", "last")
 
 
 def _run_phase(item: pytest.Item) -> int:

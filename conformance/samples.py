@@ -1,10 +1,12 @@
-"""The responses the field checks judge: one fixed sequence per target, gathered once.
+"""The responses the field checks judge: a fixed sample per target, then every other one.
 
 FT and CT-03/CT-04 apply to every User and AuthToken the suite sees (requirements.md). The
-sequence is: the login response (when the token source logs in), a refresh of that fresh token,
-and GetMe with the refreshed access token. Gathering it once per target keeps the cost of 25
-checks (CT-01..CT-04, FT) at one login, one refresh and one GetMe, and lets a single static
-token serve them all.
+sample is: the login response (when the token source logs in), a refresh of that fresh token,
+and GetMe with the refreshed access token. Gathering it once per target keeps the cost of the
+checks that need it (CT-01..CT-04, FT) at one login, one refresh and one GetMe, and lets a
+single static token serve them all. The field checks run after the ordinary ones (phase
+`fields`), and judge, besides the sample, every OK response the client has logged by then: the
+responses of RT's chains, races and replays.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class Sampled:
     ok_responses: tuple[Sample, ...]
 
 
+# Findings a failure lists; a target that breaks a rule in every response breaks it hundreds of
+# times in a nightly run.
+SHOWN_FINDINGS = 3
 _CACHE: weakref.WeakKeyDictionary[TargetSession, Sampled | Exception] = \
     weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
@@ -66,19 +71,29 @@ def sampled(target: TargetSession) -> Sampled:
 
 
 def responses(target: TargetSession) -> tuple[Sample, ...]:
-    """Every response of the sample, for rules on fields; a refused refresh is `error`."""
+    """Every response of the sample, then every other OK response the run has logged, for rules
+    on fields; a refused refresh in the sample is `error`."""
     gathered = sampled(target)
     if not gathered.refresh.ok:
         raise CannotEvaluate(f"precondition failed (refresh a freshly minted token): "
                              f"RefreshAccessToken answered {gathered.refresh.status}; see CT-01")
-    return gathered.ok_responses
+    seen = {id(one.message) for one in gathered.ok_responses}
+    others = tuple(Sample(f"{record.method.rsplit('/', 1)[-1]} response (call {number} of the "
+                          "run)", record.response, None)
+                   for number, record in enumerate(target.client.log.snapshot(), start=1)
+                   if record.response is not None and id(record.response) not in seen)
+    return gathered.ok_responses + others
 
 
 def ensure_every_response(target: TargetSession, rule: Rule, title: str, expected: str) -> None:
-    """`rule` holds in every response of the sample; the failure names each response broken."""
-    broken = [(one, finding) for one in responses(target) for finding in rule(one.message)]
+    """`rule` holds in every response seen; the failure names the first responses broken."""
+    judged = responses(target)
+    broken = [(one, finding) for one in judged for finding in rule(one.message)]
+    shown = "; ".join(f"{one.name}: {finding}" for one, finding in broken[:SHOWN_FINDINGS])
+    more = len(broken) - SHOWN_FINDINGS
     ensure(not broken, title, expected=expected,
-           received="; ".join(f"{one.name}: {finding}" for one, finding in broken),
+           received=shown + (f"; and {more} more findings in the {len(judged)} responses judged"
+                             if more > 0 else ""),
            reply=next((one.reply for one, _ in broken if one.reply is not None), None))
 
 

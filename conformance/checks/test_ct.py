@@ -39,6 +39,7 @@ def test_ct02_ok_response_has_user_and_auth_token(target: TargetSession) -> None
 
 
 @pytest.mark.requirement("CT-03")
+@pytest.mark.fields
 def test_ct03_response_has_no_unknown_fields(target: TargetSession) -> None:
     """CT-03: responses carry no fields unknown to the contract; their numbers are reported
     (proto3 language guide, unknown fields)."""
@@ -47,6 +48,7 @@ def test_ct03_response_has_no_unknown_fields(target: TargetSession) -> None:
 
 
 @pytest.mark.requirement("CT-04")
+@pytest.mark.fields
 def test_ct04_canonical_json_validates_against_the_schema(target: TargetSession) -> None:
     """CT-04: the canonical proto3 JSON form of each response validates against the suite's JSON
     Schema in schemas/ (api.md; proto3 JSON mapping)."""

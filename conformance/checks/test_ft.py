@@ -1,5 +1,6 @@
-"""FT: field types and formats, judged on every response of the sample (conformance.samples):
-the login response, a refresh response and GetMe. The rules are conformance.fields'."""
+"""FT: field types and formats, judged on every response the suite has seen (conformance.samples):
+the sample (the login response, a refresh response and GetMe), then every other OK response of
+the run's ordinary checks. The rules are conformance.fields'."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 from conformance import fields
 from conformance.samples import ensure_every_response
 from conformance.target import TargetSession
+
+pytestmark = pytest.mark.fields  # after the ordinary checks: every response of the run is judged
 
 
 @pytest.mark.requirement("FT-01")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 import threading
@@ -105,6 +106,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self._poisoned = False               # fault nul-byte-poisons-server
         self._issued: list[str] = []         # fault refresh-token-prefix-match
         self._last_login: str | None = None  # fault unknown-shaped-refresh-token-ok
+        self._refreshes = itertools.count(1)  # fault token-type-drifts-in-later-refreshes
         self._switches = behaviour.faults | behaviour.flavors
 
     def fault(self, name: str) -> bool:
@@ -212,6 +214,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             "refreshed-access-token-unusable"))
         if self.fault("refresh-empty-access-token"):
             auth_token.token = ""
+        if next(self._refreshes) > 5 and self.fault("token-type-drifts-in-later-refreshes"):
+            auth_token.token_type = "mac"
         if family_id is not None and self.fault("access-token-repeated-in-family"):
             auth_token.token = self._family_access.setdefault(family_id, auth_token.token)
         if self.fault("rotated-refresh-token-unusable"):
