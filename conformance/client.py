@@ -6,7 +6,7 @@ import json
 import shlex
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -88,6 +88,7 @@ class CallRecord:
     details: str
     presented: str | None   # the credential sent, kept in memory only to look for echoes
     response: Message | None = None  # an OK response of the contract's RPCs (FT, CT-03, CT-04)
+    trailers: str = ""  # an error's trailing metadata as text (FZ-04 scans it like the message)
 
 
 @dataclass
@@ -177,17 +178,19 @@ class UserApiClient:
         timeout = self.settings.deadline if deadline is None else deadline
         started = time.monotonic()
         response: M | None = None
+        trailers = ""
         try:
             response = stub(request, timeout=timeout, metadata=metadata)  # type: ignore[assignment]
             code, details = grpc.StatusCode.OK, ""
         except grpc.RpcError as error:
             code, details = error.code(), error.details() or ""
+            trailers = _trailer_text(error)
         elapsed = time.monotonic() - started
         self._unanswered = self._unanswered + 1 if code in NO_ANSWER else 0
         if isinstance(response, Message):
             _remember_tokens(response)
         self.log.add(CallRecord(method, code, details, presented,
-                                response if isinstance(response, Message) else None))
+                                response if isinstance(response, Message) else None, trailers))
         return Reply(method, code, details, response, elapsed,
                      self.grpcurl(method, shown, extra_metadata))
 
@@ -210,6 +213,19 @@ class UserApiClient:
                  for k, v in shown.items()}
         parts += ["-d", json.dumps(shown), self.settings.address, method.lstrip("/")]
         return " ".join(shlex.quote(part) for part in parts)
+
+
+def _trailer_text(error: grpc.RpcError) -> str:
+    """An error's trailing metadata, a `key: value` line each; binary values (`-bin` keys, such as
+    grpc-status-details-bin with its google.rpc.DebugInfo) read as UTF-8, which shows the
+    strings a protobuf message embeds."""
+    metadata: Iterable[tuple[str, str | bytes]] = (
+        error.trailing_metadata() or () if isinstance(error, grpc.Call) else ())
+    return "\n".join(f"{key}: {_text(value)}" for key, value in metadata)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _redact_header(value: str) -> str:

@@ -79,6 +79,18 @@ def test_fz04_scan_passes_messages_of_correct_servers(details: str) -> None:
     assert list(fz._leaks(_record(details))) == []
 
 
+def test_fz04_scan_reads_the_trailing_metadata_too() -> None:
+    status_details = ("grpc-status-details-bin: \x08\x10\x12\x15invalid refresh token\x1a6\n("
+                      "type.googleapis.com/google.rpc.ErrorInfo\x12\x0f\n\rINVALID_GRANT")
+    clean = dataclasses.replace(_record("invalid refresh token"), trailers=status_details)
+    assert list(fz._leaks(clean)) == []
+    for trailer in ('x-debug: Traceback (most recent call last): File "/srv/a.py", line 3',
+                    f"x-presented: {TOKEN}",
+                    "grpc-status-details-bin: \x12\x1cjava.lang.NullPointerException"):
+        leaks = list(fz._leaks(dataclasses.replace(clean, trailers=trailer)))
+        assert leaks and all("trailing metadata" in leak and TOKEN not in leak for leak in leaks)
+
+
 def test_fz04_scan_looks_for_the_bearer_credential_and_ignores_short_ones() -> None:
     echoed = _record(f"bad token {TOKEN}", presented=f"Bearer {TOKEN}", method=GET_ME_METHOD)
     assert any(redact(TOKEN) in leak for leak in fz._leaks(echoed))

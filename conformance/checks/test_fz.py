@@ -198,15 +198,17 @@ def _scan_probes() -> list[str]:
 @pytest.mark.requirement("FZ-04")
 @pytest.mark.last
 def test_fz04_no_error_response_leaks_the_token_or_internals(target: TargetSession) -> None:
-    """FZ-04: no error response of the whole run (every call of every check, scanned at the end)
-    contains the presented credential (8+ characters) or internals: stack traces, exception
-    class names, SQL, file paths (RFC 6749 §10.4; ASVS 5.0 16.5.1)."""
+    """FZ-04: no error response of the whole run (every call of every check, scanned at the end:
+    its message and its trailing metadata) contains the presented credential (8+ characters) or
+    internals: stack traces, exception class names, SQL, file paths (RFC 6749 §10.4; ASVS 5.0
+    16.5.1)."""
     for probe in _scan_probes():
         target.refresh(probe)
     errors = _error_records(target)
     leaking = [leaks for leaks in map(list, map(_leaks, errors)) if leaks]
     ensure(not leaking, "Error response leaks the presented token or internals",
-           expected="error messages without the presented credential or server internals",
+           expected="error messages and trailing metadata without the presented credential or "
+           "server internals",
            received=f"{len(leaking)} of {len(errors)} error responses leak; first: "
            f"{'; '.join(leaking[0]) if leaking else ''}")
 
@@ -404,7 +406,7 @@ INTERNALS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 def _error_records(target: TargetSession) -> list[CallRecord]:
     return [record for record in target.client.log.snapshot()
-            if record.code is not grpc.StatusCode.OK and record.details]
+            if record.code is not grpc.StatusCode.OK and (record.details or record.trailers)]
 
 
 def _method_name(record: CallRecord) -> str:
@@ -421,22 +423,24 @@ def _credentials(record: CallRecord) -> list[str]:
 
 
 def _leaks(record: CallRecord) -> Iterator[str]:
-    """Each leak in the record's error message, quoted with the credential redacted."""
-    if LIBRARY_MESSAGES.fullmatch(record.details):
-        return
+    """Each leak in the record's error message and trailing metadata, quoted with the credential
+    redacted."""
     credentials = _credentials(record)
-    shown = record.details  # quotes come from the redacted text: a window never cuts a token
-    for credential in credentials:
-        shown = shown.replace(credential, redact(credential))
-    where = f"{_method_name(record)} {record.code.name}"
-    for credential in credentials:
-        if credential in record.details:
-            yield f"{where}: the presented token in {_quote(shown, redact(credential))}"
-            break
-    for what, pattern in INTERNALS:
-        if pattern.search(record.details):
-            match = pattern.search(shown)
-            yield f"{where}: {what} in {_quote(shown, match.group() if match else '')}"
+    for part, text in (("", record.details), (" trailing metadata", record.trailers)):
+        if not text or (not part and LIBRARY_MESSAGES.fullmatch(text)):
+            continue
+        shown = text  # quotes come from the redacted text: a window never cuts a token
+        for credential in credentials:
+            shown = shown.replace(credential, redact(credential))
+        where = f"{_method_name(record)} {record.code.name}{part}"
+        for credential in credentials:
+            if credential in text:
+                yield f"{where}: the presented token in {_quote(shown, redact(credential))}"
+                break
+        for what, pattern in INTERNALS:
+            if pattern.search(text):
+                match = pattern.search(shown)
+                yield f"{where}: {what} in {_quote(shown, match.group() if match else '')}"
 
 
 def _quote(text: str, part: str) -> str:

@@ -85,6 +85,8 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("get-me-scheme-case-sensitive", _ids("RT-20"),
           "GetMe accepts only the exact scheme `Bearer`, not `bearer`."),
     # FZ: robustness under malformed input --------------------------------------------------
+    Fault("error-trailer-leaks-traceback", _ids("FZ-04"),
+          "Refresh answers carry a stack trace in the trailing metadata x-debug-trace."),
     Fault("non-ascii-refresh-token-crashes", _ids("FZ-01", "FZ-04"),
           "A non-ASCII refresh token raises an unhandled exception: gRPC answers UNKNOWN with "
           "'Exception calling application: ...'.", crashes=True),

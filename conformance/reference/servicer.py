@@ -41,6 +41,9 @@ BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
 # Faults of the FZ checks: the shape of this server's refresh tokens (token_urlsafe(32)), and the
 # size from which the slow fault stalls.
 OWN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+# Fault error-trailer-leaks-traceback: what a debug middleware puts in a trailer.
+TRAILER_TRACE = ('Traceback (most recent call last): File "/srv/app/tokens.py", line 42, in '
+                 "lookup | LookupError: refresh token not found")
 # Flavour hex-refresh-tokens: its refresh tokens, and the only form it takes for one.
 HEX_TOKEN = re.compile(r"[0-9a-f]{64}")
 HUGE_TOKEN = 512 * 1024
@@ -134,6 +137,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                            context: grpc.ServicerContext) -> pb.RefreshAccessTokenResponse:
         if self.fault("refresh-unimplemented"):
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
+        if self.fault("error-trailer-leaks-traceback"):  # sent with every answer, errors included
+            context.set_trailing_metadata((("x-debug-trace", TRAILER_TRACE),))
         if request is UNDECODABLE:  # only with fault refresh-accepts-wire-garbage (server.py)
             return pb.RefreshAccessTokenResponse()
         if self.fault("request-unknown-field-rejected") and len(UnknownFieldSet(request)):
