@@ -9,9 +9,9 @@ import string
 
 from conformance.token_analysis import parse_jws
 
-__all__ = ["lookalike"]
+__all__ = ["CHARACTER_CLASSES", "character_class", "lookalike"]
 
-_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
+CHARACTER_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
 # A vendor prefix such as `ghp_`, `sk_live_` or `rt-`, kept as it is.
 _PREFIX = re.compile(r"(?:[A-Za-z]{1,8}[_-]){1,2}")
 
@@ -36,7 +36,7 @@ def lookalike(token: str) -> str:
     body = token[kept:-1]
     alphabets = [_own_alphabet(char, token[kept:]) for char in body]
     if all(len(alphabet) < 2 for alphabet in alphabets):  # nothing varies within its own class
-        alphabets = [next((c for c in _CLASSES if char in c), "") for char in body]
+        alphabets = [character_class(char) for char in body]
     for _ in range(64):  # a repeat of `token` itself is all but impossible: bounded all the same
         candidate = token[:kept] + "".join(
             secrets.choice(alphabet) if len(alphabet) > 1 else char
@@ -46,7 +46,12 @@ def lookalike(token: str) -> str:
     return token + "A"  # only a token without letters or digits gets here
 
 
+def character_class(char: str) -> str:
+    """The class of letters or digits `char` belongs to ('' for anything else)."""
+    return next((cls for cls in CHARACTER_CLASSES if char in cls), "")
+
+
 def _own_alphabet(char: str, text: str) -> str:
     """The characters of `char`'s class that `text` uses ('' for punctuation)."""
-    cls = next((c for c in _CLASSES if char in c), "")
+    cls = character_class(char)
     return "".join(sorted({other for other in text if other in cls}))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
-from conformance.lookalike import lookalike
+from conformance.lookalike import character_class, lookalike
 
 __all__ = ["FAMILIES", "Tagged", "family_examples", "malformed_tokens", "near_misses",
            "padded_variants", "tagged_tokens"]
@@ -43,7 +43,6 @@ UNICODE_ODDITIES = (
     "\ufeff", "\ufffe", "\uffff", "\ufffd", "\u202e", "\u200b", "\u200d", "\u0301", "\ue000",
     "\U0010ffff", "\U0001f600", "\u0130", "\u00df", "\ufb00", "\u01c5", "\u0131", "\u212a",
 )
-_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
 
 INJECTIONS = (
     # SQL
@@ -177,7 +176,7 @@ def _base64_noise() -> st.SearchStrategy[str]:
 
 
 def _classes_of(token: str) -> list[str]:
-    return [next((c for c in _CLASSES if char in c), char) for char in token]
+    return [character_class(char) or char for char in token]
 
 
 def _lookalike(live: str) -> st.SearchStrategy[str]:
@@ -251,7 +250,7 @@ def family_examples(live: str | None, max_length: int) -> list[Tagged]:
 def _other_in_class(char: str) -> str:
     """Another character of the same class, half the class away (a->n, Z->M, 9->4): the token
     keeps its shape, so only an exact comparison tells it apart."""
-    cls = next(c for c in _CLASSES if char in c)
+    cls = character_class(char)
     return cls[(cls.index(char) + len(cls) // 2) % len(cls)]
 
 
