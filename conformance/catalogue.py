@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ from enum import Enum
 from functools import cache
 from pathlib import Path
 
-__all__ = ["Level", "Requirement", "catalogue", "requirement", "source_links"]
+__all__ = ["Level", "Requirement", "catalogue", "catalogue_identity", "requirement",
+           "source_links"]
 
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.toml")
 
@@ -46,6 +48,14 @@ def catalogue() -> dict[str, Requirement]:
         row["id"]: Requirement(row["id"], Level(row["level"]), row["title"], row["source"])
         for row in data["requirement"]
     }
+
+
+@cache
+def catalogue_identity() -> dict[str, int | str]:
+    """`{"version": N, "sha256": ...}`: which catalogue judged a run (results.json, --version)."""
+    raw = CATALOGUE_FILE.read_bytes()
+    return {"version": int(tomllib.loads(raw.decode("utf-8"))["version"]),
+            "sha256": hashlib.sha256(raw).hexdigest()}
 
 
 @cache

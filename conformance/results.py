@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from conformance.catalogue import Level, Requirement, catalogue
+from conformance.catalogue import Level, Requirement, catalogue, catalogue_identity
 from conformance.redact import SECRETS
 
 __all__ = ["CheckResult", "Outcome", "Results", "Verdict"]
@@ -150,7 +150,8 @@ class Results:
             entry.update((extra or {}).get(target, {}))
             entry["requirements"] = [row.as_json() for row in self.requirements(target)]
             targets.append(entry)
-        return {"suite_version": suite_version, "profile": profile, "started_at": started_at,
+        return {"suite_version": suite_version, "catalogue": catalogue_identity(),
+                "profile": profile, "started_at": started_at,
                 "duration_s": round(duration_s, 3), "targets": targets}
 
     def write_json(self, path: Path, **fields: Any) -> None:

@@ -45,8 +45,29 @@ def test_every_check_names_a_catalogued_requirement() -> None:
     assert set(_checks_by_requirement()) <= set(catalogue())
 
 
+# Catalogue v2 requirements whose checks land with later issues: until then they show as `skip`
+# ("not implemented"). Any other requirement without a check fails the test below.
+PENDING = {
+    "CT-07": "issue 15 (live contract drift through reflection)",
+    "CT-08": "issue 15",
+    "RT-21": "issue 15 (access-token expiry)",
+    "RT-22": "issue 15 (independent token families)",
+    "RT-23": "issue 12 (weak HMAC secrets)",
+    "RT-24": "issue 12 (identity from metadata)",
+    "LD-01": "issue 16 (the load command)",
+    "LD-02": "issue 16",
+    "LD-03": "issue 16",
+    "LD-04": "issue 16",
+    "FZ-09": "issue 11 (frames around a live token)",
+}
+
+
 def test_every_requirement_has_a_check() -> None:
-    assert set(catalogue()) - set(_checks_by_requirement()) == set()
+    assert set(PENDING) <= set(catalogue())
+    missing = set(catalogue()) - set(_checks_by_requirement())
+    assert missing == set(PENDING), (
+        f"without a check and not pending: {sorted(missing - set(PENDING))}; pending but "
+        f"implemented (take them off PENDING): {sorted(set(PENDING) - missing)}")
 
 
 # Requirements no fault of the loopback reference server can trip, with the self-test that
@@ -59,7 +80,7 @@ PROVEN_WITHOUT_A_FAULT = {
 
 def test_every_requirement_is_tripped_by_some_fault() -> None:
     tripped = set().union(*(fault.breaks for fault in FAULTS.values()))
-    assert set(catalogue()) - tripped == set(PROVEN_WITHOUT_A_FAULT)
+    assert set(catalogue()) - tripped == set(PROVEN_WITHOUT_A_FAULT) | set(PENDING)
 
 
 def test_levels_and_links() -> None:

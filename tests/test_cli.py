@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from conformance.catalogue import catalogue
 from conformance.reference import ReferenceServer, ServerOptions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,13 +29,15 @@ def test_reports_are_written_with_the_interface_shape(run_suite: Any) -> None:
     for name in ("conformance.html", "junit.xml", "results.json"):
         assert (run.report_dir / name).stat().st_size > 0
     data = run.results
-    assert set(data) == {"suite_version", "profile", "started_at", "duration_s", "targets"}
+    assert set(data) == {"suite_version", "catalogue", "profile", "started_at", "duration_s",
+                         "targets"}
+    assert data["catalogue"]["version"] == 2 and len(data["catalogue"]["sha256"]) == 64
     target = data["targets"][0]
     assert {"target", "verdict", "counts", "requirements"} <= set(target)
     assert set(target["counts"]) == {"pass", "fail", "warn", "skip", "error"}
     row = target["requirements"][0]
     assert set(row) == {"id", "level", "outcome", "title", "source", "message", "checks"}
-    assert sum(target["counts"].values()) == len(target["requirements"]) == 53
+    assert sum(target["counts"].values()) == len(target["requirements"]) == len(catalogue())
     html = (run.report_dir / "conformance.html").read_text()
     assert "<th class=\"sortable\" data-column-type=\"requirement\">Requirement</th>" in html
     assert "conformance-summary" in html
