@@ -1,5 +1,6 @@
 """The FZ checks' own machinery: the leak and character scans (FZ-04, FZ-08), how a fuzz example
-is shown, and how a hypothesis failure becomes a Violation with its shrunk input."""
+is shown, how a hypothesis failure becomes a Violation with its shrunk input, and FZ-09's
+frames."""
 
 from __future__ import annotations
 
@@ -13,13 +14,18 @@ from typing import Any
 
 import grpc
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conformance import plugin
 from conformance.checks import test_fz as fz
-from conformance.client import CallRecord, Reply
+from conformance.client import CallRecord, Reply, UserApiClient
+from conformance.frames import KINDS, frame, malformed
 from conformance.profiles import PROFILES
 from conformance.proto import GET_ME_METHOD, REFRESH_METHOD
 from conformance.redact import SECRETS, redact
+from conformance.reference import ReferenceServer
+from conformance.reference.lenient import decode_leniently
 from conformance.strategies import Tagged
 
 TOKEN = "Zk3_a9-QpL0xYw2Vb7Nc4Md1Re8Sf5Tg6Uh0Ij9Kl2Mn"
@@ -258,3 +264,45 @@ def test_the_client_registers_presented_credentials_unless_told_otherwise(
     client.refresh(credential)
     assert SECRETS.scrub(garbage) == garbage
     assert SECRETS.scrub(credential) == redact(credential)
+
+
+# FZ-09: the frames around a live token -------------------------------------------------------
+TOKEN_SHAPES = st.one_of(
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=8, max_size=300),
+    st.text(st.characters(codec="utf-8"), min_size=1, max_size=200))
+
+
+@given(TOKEN_SHAPES)
+def test_fz09_every_frame_is_malformed_and_a_lenient_decoder_reads_the_token(token: str) -> None:
+    """A conformant parser (protobuf's own, upb) rejects every frame the check presents, so a
+    stock server cannot fail; the fault's decoder reads each as the token, so the check trips."""
+    for kind in KINDS:
+        built = frame(kind, token)
+        if built is None:  # only a start group that the token's bytes close
+            assert "start group" in kind
+            continue
+        assert malformed(built.payload(token))
+        assert decode_leniently(built.payload(token)).refresh_token == token
+
+
+@pytest.mark.parametrize("token", [TOKEN, "a" * 64, "eyJhbGciOiJIUzI1NiJ9." + "x" * 180])
+def test_fz09_presents_every_kind_of_frame_for_ordinary_tokens(token: str) -> None:
+    assert all(frame(kind, token) is not None for kind in KINDS)
+
+
+def test_fz09_a_stock_server_rejects_each_frame_and_the_reproduce_line_hides_the_token(
+        client: UserApiClient, reference: ReferenceServer) -> None:
+    login = client.login(reference.options.email, "s3cret-Passw0rd")
+    assert login.response is not None
+    live = login.response.auth_token.refresh_token
+    for kind in KINDS:
+        built = frame(kind, live)
+        assert built is not None
+        reply = client.refresh_raw(built.payload(live), presented=live,
+                                   shown=built.shown(redact(live)))
+        assert not reply.ok, kind
+        assert live not in reply.reproduce and live.encode().hex() not in reply.reproduce
+        assert redact(live) in reply.reproduce
+    # the calls carry the token for FZ-04's echo scan
+    assert all(record.presented == live for record in client.log.snapshot()[1:])
+    assert client.refresh(live).ok  # and it is still live: no frame spent it
