@@ -8,8 +8,10 @@ import dataclasses
 import json
 import re
 import shlex
+import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from conformance import plugin
 from conformance.checks import test_fz as fz
-from conformance.client import CallRecord, Reply, UserApiClient
+from conformance.client import CallRecord, ChannelSettings, Reply, UserApiClient
 from conformance.frames import KINDS, frame, malformed
 from conformance.profiles import PROFILES
 from conformance.proto import GET_ME_METHOD, REFRESH_METHOD
@@ -41,6 +43,7 @@ LEAKS = {
     "echoed token, trimmed": "unknown token: " + TOKEN,
     "Python traceback": 'Traceback (most recent call last): File "x", line 3, in f',
     "exception class": "ValueError: invalid literal for int()",
+    "Django's DoesNotExist": "User.DoesNotExist: User matching query does not exist.",
     "gRPC Python wrapper of an unhandled exception": "Exception calling application: boom",
     "SQL": "SELECT user_uuid FROM refresh_tokens WHERE token_hash = ?",
     "SQLite": "sqlite3.OperationalError: database is locked",
@@ -108,6 +111,36 @@ def test_fz04_quote_never_cuts_a_token_in_half() -> None:
     details = "x" * 30 + TOKEN + " then " + "y" * 50 + " ValueError"
     for leak in fz._leaks(_record(details)):
         assert TOKEN[:12] not in leak and TOKEN[-12:] not in leak
+
+
+def test_fz04_names_an_unhandled_exceptions_text_not_a_class_name() -> None:
+    """Issue 11 (f): gRPC Python's fixed prefix is no class name; what leaks is the text after it,
+    from a real gRPC Python server whose servicer lets an exception escape."""
+    def lookup(request: bytes, context: grpc.ServicerContext) -> bytes:
+        raise sqlite3.OperationalError("database is locked")
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=1))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+        "user_api.v1.UserApiService", {"RefreshAccessToken": grpc.unary_unary_rpc_method_handler(
+            lookup)}),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        api = UserApiClient(ChannelSettings(f"127.0.0.1:{port}", plaintext=True, deadline=5))
+        reply = api.refresh(TOKEN)
+        api.close()
+    finally:
+        server.stop(0)
+    assert reply.details == "Exception calling application: database is locked"
+    (leak,) = fz._leaks(api.log.snapshot()[0])
+    assert "an unhandled exception's own text" in leak and "class name" not in leak, leak
+
+
+@pytest.mark.parametrize("name", ["OperationalError", "DoesNotExist", "NullPointerException",
+                                  "Exception"])
+def test_fz04_names_real_exception_class_names_as_such(name: str) -> None:
+    leaks = list(fz._leaks(_record(f"{name}: lookup failed")))
+    assert leaks and all("an exception class name" in leak for leak in leaks), leaks
 
 
 def test_fz08_accepts_printable_ascii_only() -> None:

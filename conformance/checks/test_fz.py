@@ -244,7 +244,8 @@ def _scan_probes() -> list[str]:
 def test_fz04_no_error_response_leaks_the_token_or_internals(target: TargetSession) -> None:
     """FZ-04: no error response of the whole run (every call of every check, scanned at the end:
     its message and its trailing metadata) contains the presented credential (8+ characters) or
-    internals: stack traces, exception class names, SQL, file paths (RFC 6749 §10.4; ASVS 5.0
+    internals: stack traces, exception class names, an unhandled exception's own text (after gRPC
+    Python's `Exception calling application:`), SQL, file paths (RFC 6749 §10.4; ASVS 5.0
     16.5.1)."""
     for probe in _scan_probes():
         target.refresh(probe)
@@ -437,8 +438,16 @@ INTERNALS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a stack trace", re.compile(
         r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|goroutine \d+ \[|"
         r"\bpanic: |\bat [\w$.]+\([\w$]+\.(?:java|kt|scala):\d+\)")),
+    # gRPC Python answers an exception its servicer let escape with this fixed prefix and the
+    # exception's str(): what leaks is that text ("database is locked"), not a class name.
+    ("an unhandled exception's own text (after gRPC Python's 'Exception calling application:')",
+     re.compile(r"Exception calling application: \S.*")),
+    # Class names: ...Error and ...Exception (a bare Exception too, but not gRPC Python's prefix
+    # above), Java's java.lang., and a few well-known ones of other names (Django's DoesNotExist
+    # and MultipleObjectsReturned, Rails' RecordNotFound).
     ("an exception class name", re.compile(
-        r"\b(?:[A-Z][a-z0-9]+)+(?:Error|Exception)\b|\bException\b|\bjava\.lang\.")),
+        r"\b(?:[A-Z][a-z0-9]+)+(?:Error|Exception)\b|\bException\b(?! calling application:)|"
+        r"\bjava\.lang\.|\b(?:DoesNotExist|MultipleObjectsReturned|RecordNotFound)\b")),
     ("SQL", re.compile(
         r"\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE\b.*\bSET\b|\bDELETE FROM\b|SQLSTATE|"
         r"(?i:sqlite)|\bORA-\d{5}\b|syntax error at or near|no such (?:table|column)|psycopg")),
