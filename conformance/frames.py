@@ -1,12 +1,13 @@
 """Malformed protobuf frames around a live refresh token (FZ-09).
 
 Each frame puts the token's bytes where a lenient decoder finds them as RefreshAccessTokenRequest's
-field 1 (refresh_token), in a way the protobuf encoding forbids. protobufjs before 8.x (the
-decoder of @grpc/proto-loader, so of every stock grpc-js server) accepts the first three kinds:
+field 1 (refresh_token), in a way the protobuf encoding forbids. protobufjs before 8.2 (the
+decoder of @grpc/proto-loader, so of every stock grpc-js server) accepts the first three frames:
 its BufferReader.string reads a length past the end up to the end of the buffer (fixed in
-protobufjs #2205), and its generated decoders switch on the field number alone and read field 1
-as a string under any wire type (fixed in #2197). Hand-written decoders that keep what they read
-before a truncated trailing field accept the last kind. A conformant parser (protobuf's C++ and
+protobufjs #2205), and its decoders switch on the field number alone and read field 1 as a
+string under any wire type (fixed in #2197). Decoders that keep what they read before an error
+accept the last two (protobufjs bounds-checks the skipping of an unknown field, and rejects
+them). A conformant parser (protobuf's C++ and
 upb, Go's protowire, Java's CodedInputStream) rejects every frame: `frame` builds only frames that
 protobuf's own parser rejects, so a stock server of a conformant runtime cannot fail.
 """

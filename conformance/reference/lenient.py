@@ -1,6 +1,6 @@
 """Fault lenient-request-decoder: a RefreshAccessTokenRequest decoder as lenient as protobufjs
-before 8.x (the decoder under @grpc/proto-loader, so under stock grpc-js servers) and
-hand-written decoders that keep what they read before an error."""
+before 8.2 (the decoder under @grpc/proto-loader, so under stock grpc-js servers), and beyond it
+as lenient as a decoder that keeps what it read before an error."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ def _varint(data: bytes, pos: int) -> tuple[int | None, int]:
 def decode_leniently(data: bytes) -> pb.RefreshAccessTokenRequest:
     """Field 1 read as a string whatever its wire type (protobufjs's generated decoders switch on
     the field number alone), up to the end of the buffer when its length runs past it (its
-    BufferReader.string); a truncated trailing field ends the message instead of failing it.
-    Groups and the wire types 6 and 7 of other fields fail the call, as in protobufjs."""
+    BufferReader.string); a truncated trailing field ends the message instead of failing it (not
+    protobufjs: it rejects that). Another field under wire type 3, 4, 6 or 7 fails the call
+    (protobufjs skips groups; no request here needs that)."""
     token, pos = "", 0
     while pos < len(data):
         tag, pos = _varint(data, pos)
