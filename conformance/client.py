@@ -157,11 +157,15 @@ class UserApiClient:
         return self._call(self._get_me, GET_ME_METHOD, pb.GetMeRequest(), presented=authorization,
                           extra_metadata=extra, shown={})
 
-    def refresh_raw(self, payload: bytes, *, deadline: float | None = None) -> Reply[Message]:
-        """Arbitrary bytes as the request body of RefreshAccessToken (wire-level garbage)."""
+    def refresh_raw(self, payload: bytes, *, deadline: float | None = None,
+                    presented: str | None = None, shown: str | None = None) -> Reply[Message]:
+        """Arbitrary bytes as the request body of RefreshAccessToken (wire-level garbage).
+        `presented`: a credential the bytes carry (registered, and looked for in echoes, FZ-04);
+        `shown`: the bytes as the reproduce line shows them instead of their hex, which would
+        carry that credential in clear."""
         reply: Reply[Message] = self._call(self._refresh_raw, REFRESH_METHOD, payload,
-                                           presented=None, deadline=deadline,
-                                           shown={"<raw bytes>": payload.hex()})
+                                           presented=presented, deadline=deadline,
+                                           shown={"<raw bytes>": shown or payload.hex()})
         return reply
 
     # plumbing --------------------------------------------------------------

@@ -58,7 +58,6 @@ PENDING = {
     "LD-02": "issue 16",
     "LD-03": "issue 16",
     "LD-04": "issue 16",
-    "FZ-09": "issue 11 (frames around a live token)",
 }
 
 

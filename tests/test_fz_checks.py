@@ -1,5 +1,6 @@
 """The FZ checks' own machinery: the leak and character scans (FZ-04, FZ-08), how a fuzz example
-is shown, and how a hypothesis failure becomes a Violation with its shrunk input."""
+is shown, how a hypothesis failure becomes a Violation with its shrunk input, and FZ-09's
+frames."""
 
 from __future__ import annotations
 
@@ -7,19 +8,26 @@ import dataclasses
 import json
 import re
 import shlex
+import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conformance import plugin
 from conformance.checks import test_fz as fz
-from conformance.client import CallRecord, Reply
+from conformance.client import CallRecord, ChannelSettings, Reply, UserApiClient
+from conformance.frames import KINDS, frame, malformed
 from conformance.profiles import PROFILES
 from conformance.proto import GET_ME_METHOD, REFRESH_METHOD
 from conformance.redact import SECRETS, redact
+from conformance.reference import ReferenceServer
+from conformance.reference.lenient import decode_leniently
 from conformance.strategies import Tagged
 
 TOKEN = "Zk3_a9-QpL0xYw2Vb7Nc4Md1Re8Sf5Tg6Uh0Ij9Kl2Mn"
@@ -35,6 +43,7 @@ LEAKS = {
     "echoed token, trimmed": "unknown token: " + TOKEN,
     "Python traceback": 'Traceback (most recent call last): File "x", line 3, in f',
     "exception class": "ValueError: invalid literal for int()",
+    "Django's DoesNotExist": "User.DoesNotExist: User matching query does not exist.",
     "gRPC Python wrapper of an unhandled exception": "Exception calling application: boom",
     "SQL": "SELECT user_uuid FROM refresh_tokens WHERE token_hash = ?",
     "SQLite": "sqlite3.OperationalError: database is locked",
@@ -102,6 +111,36 @@ def test_fz04_quote_never_cuts_a_token_in_half() -> None:
     details = "x" * 30 + TOKEN + " then " + "y" * 50 + " ValueError"
     for leak in fz._leaks(_record(details)):
         assert TOKEN[:12] not in leak and TOKEN[-12:] not in leak
+
+
+def test_fz04_names_an_unhandled_exceptions_text_not_a_class_name() -> None:
+    """Issue 11 (f): gRPC Python's fixed prefix is no class name; what leaks is the text after it,
+    from a real gRPC Python server whose servicer lets an exception escape."""
+    def lookup(request: bytes, context: grpc.ServicerContext) -> bytes:
+        raise sqlite3.OperationalError("database is locked")
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=1))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+        "user_api.v1.UserApiService", {"RefreshAccessToken": grpc.unary_unary_rpc_method_handler(
+            lookup)}),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        api = UserApiClient(ChannelSettings(f"127.0.0.1:{port}", plaintext=True, deadline=5))
+        reply = api.refresh(TOKEN)
+        api.close()
+    finally:
+        server.stop(0)
+    assert reply.details == "Exception calling application: database is locked"
+    (leak,) = fz._leaks(api.log.snapshot()[0])
+    assert "an unhandled exception's own text" in leak and "class name" not in leak, leak
+
+
+@pytest.mark.parametrize("name", ["OperationalError", "DoesNotExist", "NullPointerException",
+                                  "Exception"])
+def test_fz04_names_real_exception_class_names_as_such(name: str) -> None:
+    leaks = list(fz._leaks(_record(f"{name}: lookup failed")))
+    assert leaks and all("an exception class name" in leak for leak in leaks), leaks
 
 
 def test_fz08_accepts_printable_ascii_only() -> None:
@@ -258,3 +297,45 @@ def test_the_client_registers_presented_credentials_unless_told_otherwise(
     client.refresh(credential)
     assert SECRETS.scrub(garbage) == garbage
     assert SECRETS.scrub(credential) == redact(credential)
+
+
+# FZ-09: the frames around a live token -------------------------------------------------------
+TOKEN_SHAPES = st.one_of(
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=8, max_size=300),
+    st.text(st.characters(codec="utf-8"), min_size=1, max_size=200))
+
+
+@given(TOKEN_SHAPES)
+def test_fz09_every_frame_is_malformed_and_a_lenient_decoder_reads_the_token(token: str) -> None:
+    """A conformant parser (protobuf's own, upb) rejects every frame the check presents, so a
+    stock server cannot fail; the fault's decoder reads each as the token, so the check trips."""
+    for kind in KINDS:
+        built = frame(kind, token)
+        if built is None:  # only a start group that the token's bytes close
+            assert "start group" in kind
+            continue
+        assert malformed(built.payload(token))
+        assert decode_leniently(built.payload(token)).refresh_token == token
+
+
+@pytest.mark.parametrize("token", [TOKEN, "a" * 64, "eyJhbGciOiJIUzI1NiJ9." + "x" * 180])
+def test_fz09_presents_every_kind_of_frame_for_ordinary_tokens(token: str) -> None:
+    assert all(frame(kind, token) is not None for kind in KINDS)
+
+
+def test_fz09_a_stock_server_rejects_each_frame_and_the_reproduce_line_hides_the_token(
+        client: UserApiClient, reference: ReferenceServer) -> None:
+    login = client.login(reference.options.email, "s3cret-Passw0rd")
+    assert login.response is not None
+    live = login.response.auth_token.refresh_token
+    for kind in KINDS:
+        built = frame(kind, live)
+        assert built is not None
+        reply = client.refresh_raw(built.payload(live), presented=live,
+                                   shown=built.shown(redact(live)))
+        assert not reply.ok, kind
+        assert live not in reply.reproduce and live.encode().hex() not in reply.reproduce
+        assert redact(live) in reply.reproduce
+    # the calls carry the token for FZ-04's echo scan
+    assert all(record.presented == live for record in client.log.snapshot()[1:])
+    assert client.refresh(live).ok  # and it is still live: no frame spent it

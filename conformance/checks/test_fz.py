@@ -20,14 +20,17 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
+from google.protobuf.message import DecodeError, Message
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from conformance import plugin
 from conformance.client import CallRecord, Reply
+from conformance.frames import KINDS as FRAME_KINDS
+from conformance.frames import frame as malformed_frame
 from conformance.proto import GET_ME_METHOD, REFRESH_METHOD, pb
-from conformance.redact import redact
+from conformance.redact import SECRETS, redact
 from conformance.strategies import (
     FAMILIES,
     Tagged,
@@ -171,11 +174,52 @@ def test_fz07_wire_garbage_never_succeeds_and_the_server_keeps_serving(
                          "after the garbage")
 
 
+@pytest.mark.requirement("FZ-09")
+def test_fz09_malformed_frames_around_a_live_token_are_not_accepted(
+        target: TargetSession) -> None:
+    """FZ-09: a malformed frame around a live refresh token never gets OK, any non-OK status
+    allowed (protobuf encoding: a length past the end is a truncated message; a wire type must
+    match the field's type): field 1 whose length runs past the end of the message, field 1 with
+    a wrong wire type, the token followed by a truncated extra field (conformance/frames.py).
+    Each frame carries a freshly minted token: an accepted frame would rotate it."""
+    presented = 0
+    accepted: list[tuple[str, Reply[Message]]] = []
+    for kind in FRAME_KINDS:
+        live = target.fresh_tokens().refresh_token
+        frame = malformed_frame(kind, live)
+        if frame is None:  # this token's bytes make the frame well-formed: not a malformed frame
+            continue
+        presented += 1
+        reply = target.client.refresh_raw(frame.payload(live), presented=live,
+                                          shown=frame.shown(redact(live)))
+        if reply.ok:
+            accepted.append((kind, reply))
+    rotated = sum(_issued_a_refresh_token(reply) for _, reply in accepted)
+    taken = f"{rotated} of them with a new refresh token: taken as the token" if rotated \
+        else "none with a new refresh token"
+    ensure(not accepted, "Malformed frame around a live refresh token accepted",
+           expected="any non-OK status for every malformed frame around a live refresh token",
+           received=f"OK for {len(accepted)} of {presented} frames, each around a freshly "
+           f"minted token ({taken}): {'; '.join(kind for kind, _ in accepted)}",
+           reply=accepted[0][1] if accepted else None)
+
+
+def _issued_a_refresh_token(reply: Reply[Message]) -> bool:
+    raw = reply.response if isinstance(reply.response, bytes) else b""
+    try:
+        response = pb.RefreshAccessTokenResponse.FromString(raw)
+    except DecodeError:
+        return False
+    SECRETS.remember(response.auth_token.token)  # a raw call leaves that to its caller
+    SECRETS.remember(response.auth_token.refresh_token)
+    return bool(response.auth_token.refresh_token)
+
+
 @pytest.mark.requirement("FZ-05")
 def test_fz05_target_still_serves_a_valid_refresh_after_the_campaign(
         target: TargetSession) -> None:
-    """FZ-05: after the fuzz campaign (FZ-01, FZ-02, FZ-03, FZ-06, FZ-07 ran before it) the target
-    still serves a valid refresh."""
+    """FZ-05: after the fuzz campaign (FZ-01, FZ-02, FZ-03, FZ-06, FZ-07, FZ-09 ran before it) the
+    target still serves a valid refresh."""
     ensure_still_serving(target, "Target no longer serves valid refreshes after the fuzz campaign",
                          "after the fuzz campaign")
 
@@ -200,7 +244,8 @@ def _scan_probes() -> list[str]:
 def test_fz04_no_error_response_leaks_the_token_or_internals(target: TargetSession) -> None:
     """FZ-04: no error response of the whole run (every call of every check, scanned at the end:
     its message and its trailing metadata) contains the presented credential (8+ characters) or
-    internals: stack traces, exception class names, SQL, file paths (RFC 6749 §10.4; ASVS 5.0
+    internals: stack traces, exception class names, an unhandled exception's own text (after gRPC
+    Python's `Exception calling application:`), SQL, file paths (RFC 6749 §10.4; ASVS 5.0
     16.5.1)."""
     for probe in _scan_probes():
         target.refresh(probe)
@@ -393,8 +438,16 @@ INTERNALS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a stack trace", re.compile(
         r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|goroutine \d+ \[|"
         r"\bpanic: |\bat [\w$.]+\([\w$]+\.(?:java|kt|scala):\d+\)")),
+    # gRPC Python answers an exception its servicer let escape with this fixed prefix and the
+    # exception's str(): what leaks is that text ("database is locked"), not a class name.
+    ("an unhandled exception's own text (after gRPC Python's 'Exception calling application:')",
+     re.compile(r"Exception calling application: \S.*")),
+    # Class names: ...Error and ...Exception (a bare Exception too, but not gRPC Python's prefix
+    # above), Java's java.lang., and a few well-known ones of other names (Django's DoesNotExist
+    # and MultipleObjectsReturned, Rails' RecordNotFound).
     ("an exception class name", re.compile(
-        r"\b(?:[A-Z][a-z0-9]+)+(?:Error|Exception)\b|\bException\b|\bjava\.lang\.")),
+        r"\b(?:[A-Z][a-z0-9]+)+(?:Error|Exception)\b|\bException\b(?! calling application:)|"
+        r"\bjava\.lang\.|\b(?:DoesNotExist|MultipleObjectsReturned|RecordNotFound)\b")),
     ("SQL", re.compile(
         r"\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE\b.*\bSET\b|\bDELETE FROM\b|SQLSTATE|"
         r"(?i:sqlite)|\bORA-\d{5}\b|syntax error at or near|no such (?:table|column)|psycopg")),

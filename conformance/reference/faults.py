@@ -112,8 +112,13 @@ FAULTS: dict[str, Fault] = _faults(
           "Leading and trailing white space is trimmed from the presented refresh token."),
     Fault("error-message-not-printable-ascii", _ids("FZ-08"),
           "The message of a failed refresh has a CR LF and non-ASCII text."),
-    Fault("refresh-accepts-wire-garbage", _ids("FZ-07"),
+    # Its OK answers take FZ-09's frames too (with an empty response).
+    Fault("refresh-accepts-wire-garbage", _ids("FZ-07", "FZ-09"),
           "Undecodable RefreshAccessToken request bytes get OK with an empty response."),
+    Fault("lenient-request-decoder", _ids("FZ-09"),
+          "RefreshAccessToken's request decoder is as lenient as protobufjs before 8.2: field 1 "
+          "under any wire type, read up to the end when its length runs past it; and beyond "
+          "it, a truncated trailing field is ignored."),
     # CT and FT: contract and fields. User/AuthToken rewrites live in reference/mutations.py.
     # The schema (CT-04) restates every FT MUST, so each FT MUST fault also trips CT-04.
     Fault("response-unknown-fields", _ids("CT-03"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from conformance.proto import SERVICE, pb, pb_grpc
 from conformance.reference.faults import FAULTS, FLAVORS
+from conformance.reference.lenient import decode_leniently
 from conformance.reference.servicer import UNDECODABLE, Behaviour, UserApiServicer
 from conformance.reference.store import Store, StoredUser
 
@@ -84,6 +86,8 @@ class ReferenceServer:
         self.servicer = UserApiServicer(self.store, behaviour)
         if "refresh-accepts-wire-garbage" in behaviour.faults:
             _add_with_lenient_refresh_decoding(self.servicer, self._server)
+        elif "lenient-request-decoder" in behaviour.faults:
+            _add_with_lenient_refresh_decoding(self.servicer, self._server, decode_leniently)
         else:
             pb_grpc.add_UserApiServiceServicer_to_server(  # type: ignore[no-untyped-call]
                 self.servicer, self._server)
@@ -154,9 +158,13 @@ def _lenient_refresh_request(data: bytes) -> pb.RefreshAccessTokenRequest:
         return UNDECODABLE
 
 
-def _add_with_lenient_refresh_decoding(servicer: UserApiServicer, server: grpc.Server) -> None:
+def _add_with_lenient_refresh_decoding(
+        servicer: UserApiServicer, server: grpc.Server,
+        decoder: Callable[[bytes], pb.RefreshAccessTokenRequest] = _lenient_refresh_request,
+) -> None:
     """Fault refresh-accepts-wire-garbage: the service with a RefreshAccessToken decoder that
-    lets undecodable bytes through (as UNDECODABLE) instead of failing the call."""
+    lets undecodable bytes through (as UNDECODABLE) instead of failing the call; fault
+    lenient-request-decoder: with the decoder of reference/lenient.py."""
     capture = _HandlerCapture()
     pb_grpc.add_UserApiServiceServicer_to_server(  # type: ignore[no-untyped-call]
         servicer, capture)
@@ -165,6 +173,6 @@ def _add_with_lenient_refresh_decoding(servicer: UserApiServicer, server: grpc.S
     # method handlers) know neither _replace nor add_registered_method_handlers.
     refresh = handlers["RefreshAccessToken"]
     handlers["RefreshAccessToken"] = refresh._replace(  # type: ignore[attr-defined]
-        request_deserializer=_lenient_refresh_request)
+        request_deserializer=decoder)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     server.add_registered_method_handlers(SERVICE, handlers)  # type: ignore[attr-defined]
