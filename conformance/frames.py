@@ -21,7 +21,7 @@ from google.protobuf.message import DecodeError
 
 from conformance.proto import pb
 
-__all__ = ["KINDS", "Frame", "frame", "malformed", "varint"]
+__all__ = ["FIELD_1_LEN", "KINDS", "Frame", "frame", "malformed", "varint"]
 
 # Protobuf encoding: tag = field number << 3 | wire type.
 FIELD_1_LEN = 1 << 3 | 2     # 0x0a, refresh_token as it must be sent

@@ -171,3 +171,19 @@ def test_the_readme_targets_file_example_is_valid(tmp_path: Path,
     monkeypatch.setenv("VENDOR_B_REFRESH_TOKEN", "example")
     targets = load_targets_file(str(tmp_path / "targets.toml"), deadline=5.0, reuse_grace=0.0)
     assert [t.label for t in targets] == ["vendor-a.example.com:443", "vendor-b.example.com:443"]
+
+
+# The hex of a reference token (43 base64url characters): what a raw request's bytes would show.
+TOKEN_HEX_SHAPE = re.compile(r"(?<![0-9a-f])(?:[0-9a-f]{2}){43,}")
+
+
+def test_a_raw_request_failure_shows_its_token_redacted(run_suite: Any) -> None:
+    """CT-05 sends its request as bytes: its reproduce line shows them with the token redacted,
+    never as the hex of the whole payload (the token's bytes in clear)."""
+    run = run_suite("--profile", "quick", "--only", "CT-05",
+                    "--reference-fault", "request-unknown-field-rejected")
+    assert run.outcomes()["CT-05"] == "fail"
+    texts = [run.stdout, run.stderr, *_texts_under(run.report_dir)]
+    assert any("<token sha256:" in text and "9a060b" in text for text in texts)
+    for text in texts:
+        assert not TOKEN_HEX_SHAPE.search(text), "a token's bytes appear in clear, as hex"

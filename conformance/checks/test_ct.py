@@ -9,7 +9,9 @@ from google.protobuf.message import DecodeError
 
 from conformance.errors import CannotEvaluate
 from conformance.fields import schema_findings, unknown_fields
+from conformance.frames import FIELD_1_LEN, Frame, varint
 from conformance.proto import REFRESH_METHOD, pb
+from conformance.redact import redact
 from conformance.samples import ensure_every_response, sampled
 from conformance.target import TargetSession
 from conformance.violations import ensure, violation
@@ -66,8 +68,12 @@ def test_ct05_unknown_request_field_is_ignored(target: TargetSession) -> None:
     """CT-05: the server ignores unknown fields in the request: a valid request that also carries
     field 99 (a string) succeeds (proto3 language guide, unknown fields)."""
     token = target.fresh_tokens().refresh_token
-    request = pb.RefreshAccessTokenRequest(refresh_token=token).SerializeToString()
-    reply = target.client.refresh_raw(request + UNKNOWN_REQUEST_FIELD)
+    # The request's bytes are field 1 (the token) then field 99; the reproduce line shows them
+    # with the token redacted (their hex would carry it in clear).
+    request = Frame("field 1, then unknown field 99",
+                    bytes([FIELD_1_LEN]) + varint(len(token.encode())), UNKNOWN_REQUEST_FIELD)
+    reply = target.client.refresh_raw(request.payload(token), presented=token,
+                                      shown=request.shown(redact(token)))
     ensure(reply.ok, "Request with an unknown field refused",
            expected="status OK: unknown field 99 is ignored", received=reply.status, reply=reply)
     assert isinstance(reply.response, bytes)
