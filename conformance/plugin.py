@@ -427,6 +427,10 @@ def _html_summary(run: ConformanceRun) -> Iterator[str]:
         counts = ", ".join(f"{n} {k}" for k, n in results.counts(label).items())
         yield (f"<h2>Target {html.escape(label)}: {results.verdict(label).value}</h2>"
                f"<p>Requirements: {counts}. Profile: {run.settings.profile.name}.</p>")
+        cost = run.throttling.get(label)
+        if cost is not None and cost.refusals:
+            yield (f"<p>Logins throttled: {cost.refusals} refused, {cost.waited_s:.1f} s spent "
+                   "waiting and pacing logins.</p>")
         yield ('<table class="conformance-summary"><thead><tr><th>Requirement</th><th>Level</th>'
                "<th>Outcome</th><th>Title</th><th>Source</th><th>Message</th></tr></thead><tbody>")
         for row in results.requirements(label):

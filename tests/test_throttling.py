@@ -74,6 +74,8 @@ def test_login_throttled_target_is_conformant_and_throttling_reported(run_suite:
     cost = run.results["targets"][0]["throttling"]
     assert cost["refusals"] > 0 and cost["waited_s"] > 0, cost
     assert f"throttled: {cost['refusals']} logins refused" in run.stdout
+    assert f"Logins throttled: {cost['refusals']} refused" in (
+        run.report_dir / "conformance.html").read_text()
     report = (run.report_dir / "results.json").read_text() + run.stdout + run.stderr
     assert PASSWORD not in report
 
