@@ -65,6 +65,9 @@ class Reply(Generic[M]):
     response: M | None
     elapsed: float
     reproduce: str
+    # An error's trailing metadata as received (grpc-status-details-bin stays bytes): the token
+    # source reads a google.rpc.RetryInfo from it (conformance.throttle).
+    trailing: tuple[tuple[str, str | bytes], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -183,12 +186,14 @@ class UserApiClient:
         started = time.monotonic()
         response: M | None = None
         trailers = ""
+        trailing: tuple[tuple[str, str | bytes], ...] = ()
         try:
             response = stub(request, timeout=timeout, metadata=metadata)  # type: ignore[assignment]
             code, details = grpc.StatusCode.OK, ""
         except grpc.RpcError as error:
             code, details = error.code(), error.details() or ""
             trailers = _trailer_text(error)
+            trailing = _trailing(error)
         elapsed = time.monotonic() - started
         self._unanswered = self._unanswered + 1 if code in NO_ANSWER else 0
         if isinstance(response, Message):
@@ -196,7 +201,7 @@ class UserApiClient:
         self.log.add(CallRecord(method, code, details, presented,
                                 response if isinstance(response, Message) else None, trailers))
         return Reply(method, code, details, response, elapsed,
-                     self.grpcurl(method, shown, extra_metadata))
+                     self.grpcurl(method, shown, extra_metadata), trailing)
 
     def grpcurl(self, method: str, shown: dict[str, str],
                 extra_metadata: tuple[tuple[str, str], ...] = (), *, secret: bool = True) -> str:
@@ -226,6 +231,12 @@ def _trailer_text(error: grpc.RpcError) -> str:
     metadata: Iterable[tuple[str, str | bytes]] = (
         error.trailing_metadata() or () if isinstance(error, grpc.Call) else ())
     return "\n".join(f"{key}: {_text(value)}" for key, value in metadata)
+
+
+def _trailing(error: grpc.RpcError) -> tuple[tuple[str, str | bytes], ...]:
+    metadata: Iterable[tuple[str, str | bytes]] = (
+        error.trailing_metadata() or () if isinstance(error, grpc.Call) else ())
+    return tuple(metadata)
 
 
 def _text(value: str | bytes) -> str:

@@ -32,6 +32,7 @@ from conformance.options import (
 from conformance.redact import SECRETS
 from conformance.results import CheckResult, Outcome, Results
 from conformance.target import TargetSession
+from conformance.throttle import Throttling
 from conformance.tokens import NeedsFreshTokens
 from conformance.violations import Violation
 
@@ -50,6 +51,7 @@ class ConformanceRun:
                             .strftime("%Y-%m-%dT%H:%M:%SZ"))
     started: float = field(default_factory=time.monotonic)
     server: Any = None   # the embedded ReferenceServer, when no --target was given
+    throttling: dict[str, Throttling] = field(default_factory=dict)  # per target label
 
     def close(self) -> None:
         for session in self.sessions.values():
@@ -240,6 +242,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
         if session is not None:
             rpcs = session.client.log.count() - item.stash.get(RPCS_BEFORE, 0)
             report.conformance_rpcs = rpcs  # type: ignore[attr-defined]
+            # What login throttling cost this check (summed per target, for results.json).
+            cost = session.throttling() - item.stash.get(THROTTLING_BEFORE, Throttling())
+            report.conformance_throttling = [cost.refusals, cost.waited_s]  # type: ignore[attr-defined]
     error = call.excinfo.value if call.excinfo else None
     if isinstance(error, TargetDown):
         report.conformance_cause = error.cause  # type: ignore[attr-defined]
@@ -249,6 +254,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
 
 
 RPCS_BEFORE = pytest.StashKey[int]()
+THROTTLING_BEFORE = pytest.StashKey[Throttling]()
 
 
 def _session_of(item: pytest.Item) -> TargetSession | None:
@@ -267,6 +273,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     session = _session_of(item)
     if session is not None:
         item.stash[RPCS_BEFORE] = session.client.log.count()
+        item.stash[THROTTLING_BEFORE] = session.throttling()
 
 
 def _classify(report: pytest.TestReport, call: pytest.CallInfo[None], req: Requirement,
@@ -297,6 +304,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     rpcs = getattr(report, "conformance_rpcs", None)
     if rpcs is not None:
         run.results.count_rpcs(str(props["target"]), str(props["requirement"]), rpcs)
+    cost = getattr(report, "conformance_throttling", None)  # a list: it crosses from xdist workers
+    if cost is not None:
+        label = str(props["target"])
+        run.throttling[label] = run.throttling.get(label, Throttling()) + Throttling(*cost)
     cause = getattr(report, "conformance_cause", None)
     if cause:
         run.results.causes.setdefault(str(props["target"]), cause)
@@ -343,6 +354,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "faults": sorted(run.server.options.faults),
             "flavors": sorted(run.server.options.flavors),
             "unhandled_exceptions": run.server.servicer.unhandled_exceptions}}
+    for label in run.results.targets:
+        cost = run.throttling.get(label, Throttling())
+        extra.setdefault(label, {})["throttling"] = {"refusals": cost.refusals,
+                                                     "waited_s": round(cost.waited_s, 3)}
     run.results.write_json(
         run.settings.report_dir / "results.json", suite_version=conformance.__version__,
         profile=run.settings.profile.name, started_at=run.started_at,
@@ -365,6 +380,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         counts = run.results.counts(label)
         summary = ", ".join(f"{n} {k}" for k, n in counts.items())
         write(f"{label}: {run.results.verdict(label).value} ({summary})")
+        cost = run.throttling.get(label)
+        if cost is not None and cost.refusals:
+            write(f"  throttled: {cost.refusals} logins refused (RESOURCE_EXHAUSTED or "
+                  f"UNAVAILABLE), {cost.waited_s:.1f} s spent waiting and pacing logins")
         if label in run.results.causes:
             write(f"  could not be evaluated: {run.results.causes[label]}")
             continue
@@ -408,6 +427,10 @@ def _html_summary(run: ConformanceRun) -> Iterator[str]:
         counts = ", ".join(f"{n} {k}" for k, n in results.counts(label).items())
         yield (f"<h2>Target {html.escape(label)}: {results.verdict(label).value}</h2>"
                f"<p>Requirements: {counts}. Profile: {run.settings.profile.name}.</p>")
+        cost = run.throttling.get(label)
+        if cost is not None and cost.refusals:
+            yield (f"<p>Logins throttled: {cost.refusals} refused, {cost.waited_s:.1f} s spent "
+                   "waiting and pacing logins.</p>")
         yield ('<table class="conformance-summary"><thead><tr><th>Requirement</th><th>Level</th>'
                "<th>Outcome</th><th>Title</th><th>Source</th><th>Message</th></tr></thead><tbody>")
         for row in results.requirements(label):

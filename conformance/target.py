@@ -9,7 +9,8 @@ from conformance.errors import CannotEvaluate, TargetDown
 from conformance.options import TargetConfig
 from conformance.profiles import Profile
 from conformance.proto import pb
-from conformance.tokens import TokenPair, TokenSource, make_token_source
+from conformance.throttle import Throttling
+from conformance.tokens import PasswordSource, TokenPair, TokenSource, make_token_source
 
 __all__ = ["TargetSession"]
 # What gRPC's message for a failed TLS handshake says, in one form or another.
@@ -77,6 +78,11 @@ class TargetSession:
     def refresh(self, refresh_token: str, *, secret: bool = True,
                 ) -> Reply[pb.RefreshAccessTokenResponse]:
         return self.client.refresh(refresh_token, secret=secret)
+
+    def throttling(self) -> Throttling:
+        """Logins refused as throttling so far, and the time spent waiting for them."""
+        source = self.source
+        return source.pacer.stats() if isinstance(source, PasswordSource) else Throttling()
 
     def close(self) -> None:
         self.client.close()

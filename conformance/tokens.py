@@ -15,8 +15,9 @@ from conformance.errors import CannotEvaluate
 from conformance.options import TokenSourceSpec
 from conformance.proto import pb
 from conformance.redact import SECRETS
+from conformance.throttle import LoginPacer
 
-__all__ = ["NeedsFreshTokens", "TokenPair", "TokenSource", "make_token_source"]
+__all__ = ["NeedsFreshTokens", "PasswordSource", "TokenPair", "TokenSource", "make_token_source"]
 
 # The token command is a local program; a generous bound still guarantees no hang.
 COMMAND_TIMEOUT = 30.0
@@ -47,16 +48,18 @@ class TokenSource(Protocol):
 
 
 class PasswordSource:
-    """Mint with AuthnWithPassword: every call is a new login, hence a new token family."""
+    """Mint with AuthnWithPassword: every call is a new login, hence a new token family. Logins
+    go through a pacer, which honours the target's login throttling (conformance.throttle)."""
 
     kind = "password"
 
     def __init__(self, client: UserApiClient, email: str, password: str) -> None:
         self.client, self.email, self.password = client, email, password
+        self.pacer = LoginPacer(client.settings.deadline)
         SECRETS.remember(password, "password")
 
     def mint(self) -> TokenPair:
-        reply = self.client.login(self.email, self.password)
+        reply = self.pacer.call(lambda: self.client.login(self.email, self.password))
         if not reply.ok or reply.response is None:
             raise CannotEvaluate(f"no token could be minted: AuthnWithPassword as {self.email} "
                                  f"answered {reply.status}")

@@ -189,5 +189,7 @@ FLAVORS: dict[str, Flavor] = {
         Flavor("hex-refresh-tokens", "Refresh tokens are 64 hex digits; a refresh_token of any "
                "other form is malformed and gets INVALID_ARGUMENT."),
         Flavor("email-special-use-domain", "user.email is qa@corp.local (RFC 6762 .local)."),
+        Flavor("login-throttled", "At most 8 AuthnWithPassword calls a second (a token bucket); "
+               "the excess gets RESOURCE_EXHAUSTED with a google.rpc.RetryInfo, as sandboxes do."),
     )
 }

@@ -20,6 +20,7 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 
 from conformance.proto import pb, pb_grpc
 from conformance.reference import mutations
+from conformance.reference.ratelimit import TokenBucket, throttled
 from conformance.reference.store import Rotation, RotationOutcome, Store, StoredUser
 
 __all__ = ["UNDECODABLE", "Behaviour", "UserApiServicer"]
@@ -111,6 +112,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self._last_login: str | None = None  # fault unknown-shaped-refresh-token-ok
         self._refreshes = itertools.count(1)  # fault token-type-drifts-in-later-refreshes
         self._switches = behaviour.faults | behaviour.flavors
+        self._logins = TokenBucket()  # flavour login-throttled
 
     def fault(self, name: str) -> bool:
         return name in self.behaviour.faults
@@ -122,6 +124,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
     @_served
     def AuthnWithPassword(self, request: pb.AuthnWithPasswordRequest,
                           context: grpc.ServicerContext) -> pb.AuthnWithPasswordResponse:
+        if self.flavor("login-throttled") and (delay := self._logins.take()):
+            context.abort_with_status(throttled(delay))
         if not request.email or not request.password:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "email and password are required")
         user = self.store.authenticate(request.email, request.password)
