@@ -162,3 +162,12 @@ def test_reference_server_client_ca_needs_tls(files: TlsFiles,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     assert reference_main(["--client-ca", str(files.ca)]) == 2
     assert "--client-ca needs --tls-cert" in capsys.readouterr().err
+
+
+def test_reference_server_client_ca_must_be_pem(files: TlsFiles, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    assert reference_main(["--tls-cert", str(files.cert), "--tls-key", str(files.key),
+                           "--client-ca", str(junk)]) == 2
+    assert "holds no PEM certificate" in capsys.readouterr().err

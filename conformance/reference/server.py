@@ -115,6 +115,9 @@ class ReferenceServer:
             return grpc.ssl_server_credentials([pair])
         with open(self.options.tls_client_ca_file, "rb") as client_ca:
             roots = client_ca.read()
+        if b"-----BEGIN CERTIFICATE-----" not in roots:  # else gRPC says only "Failed to bind"
+            raise ValueError(f"client CA {self.options.tls_client_ca_file!r} holds no PEM "
+                             "certificate")
         # Mutual TLS: a client without a certificate this CA signed fails the handshake.
         return grpc.ssl_server_credentials([pair], root_certificates=roots,
                                            require_client_auth=True)
