@@ -36,6 +36,8 @@ class ChannelSettings:
     plaintext: bool = False
     ca_file: str | None = None
     server_name: str | None = None
+    cert_file: str | None = None   # client certificate chain and key (PEM): mutual TLS
+    key_file: str | None = None
     metadata: tuple[tuple[str, str], ...] = ()
     deadline: float = 5.0
 
@@ -49,9 +51,15 @@ class ChannelSettings:
         if self.ca_file:
             with open(self.ca_file, "rb") as handle:
                 root_certificates = handle.read()
+        private_key = certificate_chain = None
+        if self.cert_file and self.key_file:
+            with open(self.key_file, "rb") as key, open(self.cert_file, "rb") as chain:
+                private_key, certificate_chain = key.read(), chain.read()
         if self.server_name:
             options.append(("grpc.ssl_target_name_override", self.server_name))
-        credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+        credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates,
+                                                   private_key=private_key,
+                                                   certificate_chain=certificate_chain)
         return grpc.secure_channel(self.address, credentials, options=options)
 
 
@@ -214,6 +222,8 @@ class UserApiClient:
             parts += ["-cacert", self.settings.ca_file]
         if self.settings.server_name:
             parts += ["-servername", self.settings.server_name]
+        if self.settings.cert_file and self.settings.key_file:
+            parts += ["-cert", self.settings.cert_file, "-key", self.settings.key_file]
         for key, value in self.settings.metadata + extra_metadata:
             shown_value = _redact_header(value) if key.lower() == "authorization" else \
                 redact(value, "value")

@@ -48,6 +48,10 @@ OPTIONS: tuple[Option, ...] = (
            {"metavar": "FILE"}),
     Option("--server-name", "conformance_server_name", "TLS server name override",
            {"metavar": "NAME"}),
+    Option("--cert-file", "conformance_cert_file",
+           "PEM client certificate chain for mutual TLS (with --key-file)", {"metavar": "FILE"}),
+    Option("--key-file", "conformance_key_file",
+           "PEM private key of --cert-file (mutual TLS)", {"metavar": "FILE"}),
     Option("--login-email", "conformance_login_email",
            "token source 'password': mint fresh tokens with AuthnWithPassword as EMAIL",
            {"metavar": "EMAIL"}),
@@ -192,6 +196,37 @@ def readable_file(path: str, where: str) -> str:
     return path
 
 
+def client_certificate(cert_file: str | None, key_file: str | None, where: str,
+                       names: tuple[str, str] = ("--cert-file", "--key-file"),
+                       ) -> tuple[str | None, str | None]:
+    """The mutual-TLS pair, both or neither: readable PEM, and the key is the certificate's."""
+    if not cert_file and not key_file:
+        return None, None
+    if not cert_file or not key_file:
+        raise UsageError(f"{where}: {names[0]} and {names[1]} go together (mutual TLS); "
+                         f"got only {names[0] if cert_file else names[1]}")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        with open(readable_file(cert_file, f"{where}: {names[0]}"), "rb") as handle:
+            certificate = x509.load_pem_x509_certificate(handle.read())
+    except ValueError:
+        raise UsageError(f"{where}: {names[0]} {cert_file!r} is not a PEM certificate") from None
+    try:
+        with open(readable_file(key_file, f"{where}: {names[1]}"), "rb") as handle:
+            key = serialization.load_pem_private_key(handle.read(), password=None)
+    except (ValueError, TypeError):  # TypeError: an encrypted key, which gRPC cannot use
+        raise UsageError(f"{where}: {names[1]} {key_file!r} is not an unencrypted PEM private "
+                         "key") from None
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.DER, public) != \
+            certificate.public_key().public_bytes(serialization.Encoding.DER, public):
+        raise UsageError(f"{where}: {names[1]} {key_file!r} is not the private key of "
+                         f"{names[0]} {cert_file!r}")
+    return cert_file, key_file
+
+
 def token_source_from(email: str | None, password_env: str | None, command: str | None,
                       refresh_env: str | None, where: str) -> TokenSourceSpec:
     given = [name for name, value in (("--login-email", email), ("--token-command", command),
@@ -237,6 +272,10 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
     ca_file = get("conformance_ca_file")
     if ca_file:
         readable_file(ca_file, "--ca-file")
+    cert_file, key_file = client_certificate(get("conformance_cert_file"),
+                                             get("conformance_key_file"), "options")
+    if cert_file and get("conformance_plaintext"):
+        raise UsageError("--cert-file/--key-file: mutual TLS needs TLS; drop --plaintext")
     targets: list[TargetConfig] = []
     addresses = [parse_address(value) for value in get("conformance_targets")]
     if addresses:
@@ -246,6 +285,7 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
         for address in addresses:
             channel = ChannelSettings(address, plaintext=get("conformance_plaintext"),
                                       ca_file=ca_file, server_name=get("conformance_server_name"),
+                                      cert_file=cert_file, key_file=key_file,
                                       metadata=metadata, deadline=deadline)
             targets.append(TargetConfig(channel, tokens, reuse_grace))
     if get("conformance_targets_file"):

@@ -51,8 +51,7 @@ class TargetSession:
     def _preflight(self) -> str | None:
         probe = self.client.get_me(None)
         if probe.code in NO_ANSWER:
-            tls = any(word in probe.details.lower() for word in TLS_WORDS)
-            return f"{'TLS failure' if tls else 'unreachable'}: {probe.status}"
+            return self._no_answer_cause(probe.status, probe.details.lower())
         if self.source.kind == "static":
             return None  # minting would spend the single token
         try:
@@ -60,6 +59,19 @@ class TargetSession:
         except CannotEvaluate as error:
             return str(error)
         return None
+
+    def _no_answer_cause(self, status: str, details: str) -> str:
+        channel = self.config.channel
+        if not channel.plaintext and "socket closed" in details:
+            # Over TLS the connection's first bytes are the handshake: a server that requires a
+            # client certificate closes the socket without one, and gRPC says only that.
+            hint = "the server may not accept the client certificate (--cert-file)" \
+                if channel.cert_file else \
+                "the server may require a client certificate (--cert-file/--key-file)"
+            return f"TLS failure: handshake failed, the server closed the connection; {hint}: " \
+                   f"{status}"
+        tls = any(word in details for word in TLS_WORDS)
+        return f"{'TLS failure' if tls else 'unreachable'}: {status}"
 
     def fresh_tokens(self) -> TokenPair:
         """A refresh token no other check has seen (NeedsFreshTokens when the source is spent)."""

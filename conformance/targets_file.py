@@ -11,13 +11,15 @@ from conformance.errors import UsageError
 __all__ = ["load_targets_file"]
 
 KEYS = {"address", "plaintext", "ca_file", "server_name", "login_email", "login_password_env",
-        "token_command", "refresh_token_env", "metadata", "deadline", "reuse_grace"}
+        "token_command", "refresh_token_env", "metadata", "deadline", "reuse_grace", "cert_file",
+        "key_file"}
 
 
 def load_targets_file(path: str, *, deadline: float, reuse_grace: float) -> list[Any]:
     """The targets of a TOML file; UsageError names the file, the entry and the problem."""
     from conformance.options import (
         TargetConfig,
+        client_certificate,
         parse_address,
         parse_metadata,
         parse_seconds,
@@ -58,9 +60,16 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float) -> list
         ca_file = entry.get("ca_file")
         if ca_file is not None:
             readable_file(str(ca_file), where)
+        cert_file, key_file = entry.get("cert_file"), entry.get("key_file")
+        if not all(isinstance(v, str | None) for v in (cert_file, key_file)):
+            raise UsageError(f"{where}: 'cert_file' and 'key_file' must be file paths")
+        cert_file, key_file = client_certificate(cert_file, key_file, where,
+                                                 ("cert_file", "key_file"))
+        if cert_file and plaintext:
+            raise UsageError(f"{where}: 'cert_file' (mutual TLS) needs TLS; drop 'plaintext'")
         channel = ChannelSettings(
             parse_address(address, where), plaintext=plaintext, ca_file=ca_file,
-            server_name=entry.get("server_name"),
+            server_name=entry.get("server_name"), cert_file=cert_file, key_file=key_file,
             metadata=parse_metadata([f"{k}={v}" for k, v in metadata.items()], where),
             deadline=parse_seconds(entry.get("deadline", deadline), where + ": deadline",
                                    positive=True))

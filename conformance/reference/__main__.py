@@ -34,6 +34,8 @@ def parser() -> argparse.ArgumentParser:
                    help="accept a rotated-out refresh token for this many seconds")
     p.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate chain")
     p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    p.add_argument("--client-ca", metavar="PEM",
+                   help="with TLS: require client certificates signed by this CA (mutual TLS)")
     p.add_argument("--access-token-lifetime", type=int, default=900, help="seconds (default 900)")
     return p
 
@@ -54,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("error: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    if args.client_ca and not args.tls_cert:
+        print("error: --client-ca needs --tls-cert and --tls-key", file=sys.stderr)
+        return 2
     if args.password_env:
         password = os.environ.get(args.password_env)
         if not password:
@@ -68,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             faults=frozenset(args.fault), flavors=frozenset(args.flavor),
             latency_ms=args.latency_ms, reuse_grace=args.reuse_grace,
             access_token_lifetime=args.access_token_lifetime,
-            tls_cert_file=args.tls_cert, tls_key_file=args.tls_key))
+            tls_cert_file=args.tls_cert, tls_key_file=args.tls_key,
+            tls_client_ca_file=args.client_ca))
     except (OSError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

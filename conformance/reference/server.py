@@ -54,6 +54,7 @@ class ServerOptions:
     access_token_lifetime: int = 900
     tls_cert_file: str | None = None   # PEM certificate chain and key: serve TLS instead
     tls_key_file: str | None = None
+    tls_client_ca_file: str | None = None  # with TLS: require client certificates it signed
     unavailable_every: int = 0
     stop_after_calls: int = 0
 
@@ -101,14 +102,29 @@ class ReferenceServer:
              reflection.SERVICE_NAME), self._server)
         address = f"127.0.0.1:{self.options.port}"
         if self.options.tls_cert_file and self.options.tls_key_file:
-            with open(self.options.tls_key_file, "rb") as key, \
-                    open(self.options.tls_cert_file, "rb") as chain:
-                credentials = grpc.ssl_server_credentials([(key.read(), chain.read())])
-            self.port = self._server.add_secure_port(address, credentials)
+            self.port = self._server.add_secure_port(address, self._credentials())
+        elif self.options.tls_client_ca_file:
+            raise ValueError("a client CA (mutual TLS) needs a TLS certificate and key")
         else:
             self.port = self._server.add_insecure_port(address)
         if self.port == 0:
             raise OSError(f"cannot listen on 127.0.0.1:{self.options.port}")
+
+    def _credentials(self) -> grpc.ServerCredentials:
+        assert self.options.tls_cert_file and self.options.tls_key_file
+        with open(self.options.tls_key_file, "rb") as key, \
+                open(self.options.tls_cert_file, "rb") as chain:
+            pair = (key.read(), chain.read())
+        if not self.options.tls_client_ca_file:
+            return grpc.ssl_server_credentials([pair])
+        with open(self.options.tls_client_ca_file, "rb") as client_ca:
+            roots = client_ca.read()
+        if b"-----BEGIN CERTIFICATE-----" not in roots:  # else gRPC says only "Failed to bind"
+            raise ValueError(f"client CA {self.options.tls_client_ca_file!r} holds no PEM "
+                             "certificate")
+        # Mutual TLS: a client without a certificate this CA signed fails the handshake.
+        return grpc.ssl_server_credentials([pair], root_certificates=roots,
+                                           require_client_auth=True)
 
     @property
     def address(self) -> str:
