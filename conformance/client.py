@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 
 from conformance.errors import TargetStoppedAnswering
 from conformance.proto import GET_ME_METHOD, LOGIN_METHOD, REFRESH_METHOD, pb
-from conformance.redact import SECRETS, redact
+from conformance.redact import SECRETS, authorization_credential, redact, show_authorization
 
 __all__ = ["CallRecord", "ChannelSettings", "Reply", "UserApiClient"]
 
@@ -151,11 +151,17 @@ class UserApiClient:
         return self._call(self._login, LOGIN_METHOD, request, presented=None,
                           shown={"email": email, "password": redact(password, "password")})
 
-    def get_me(self, authorization: str | None) -> Reply[pb.GetMeResponse]:
-        """GetMe with `authorization` as the whole metadata value, or without the header."""
+    def get_me(self, authorization: str | None, *, secret: bool = True,
+               ) -> Reply[pb.GetMeResponse]:
+        """GetMe with `authorization` as the whole metadata value, or without the header.
+        `secret=False` for a value the suite made up (RT-09's malformed ones): shown as it is
+        (see show_authorization); else its credential is a secret, the scheme word is not."""
         extra = () if authorization is None else (("authorization", authorization),)
+        if secret and authorization:
+            SECRETS.remember(authorization_credential(authorization))
         return self._call(self._get_me, GET_ME_METHOD, pb.GetMeRequest(), presented=authorization,
-                          extra_metadata=extra, shown={})
+                          extra_metadata=extra, shown={}, secret=False,
+                          authorization_secret=secret)
 
     def refresh_raw(self, payload: bytes, *, deadline: float | None = None) -> Reply[Message]:
         """Arbitrary bytes as the request body of RefreshAccessToken (wire-level garbage)."""
@@ -168,7 +174,7 @@ class UserApiClient:
     def _call(self, stub: Callable[..., object], method: str, request: object, *,
               presented: str | None, shown: dict[str, str], deadline: float | None = None,
               extra_metadata: tuple[tuple[str, str], ...] = (), secret: bool = True,
-              ) -> Reply[M]:
+              authorization_secret: bool = True) -> Reply[M]:
         if secret:
             SECRETS.remember(presented)
         if self._unanswered >= STOPPED_ANSWERING_AFTER:
@@ -192,12 +198,15 @@ class UserApiClient:
         self.log.add(CallRecord(method, code, details, presented,
                                 response if isinstance(response, Message) else None, trailers))
         return Reply(method, code, details, response, elapsed,
-                     self.grpcurl(method, shown, extra_metadata))
+                     self.grpcurl(method, shown, extra_metadata,
+                                  authorization_secret=authorization_secret))
 
     def grpcurl(self, method: str, shown: dict[str, str],
-                extra_metadata: tuple[tuple[str, str], ...] = (), *, secret: bool = True) -> str:
+                extra_metadata: tuple[tuple[str, str], ...] = (), *, secret: bool = True,
+                authorization_secret: bool = True) -> str:
         """A grpcurl command that repeats the call, with every credential redacted (`secret=False`:
-        the refresh token is generated garbage, shown as it is)."""
+        the refresh token is generated garbage, shown as it is; `authorization_secret=False`: the
+        call's authorization value is made up, shown as show_authorization shows it)."""
         parts = ["grpcurl"]
         if self.settings.plaintext:
             parts.append("-plaintext")
@@ -205,9 +214,11 @@ class UserApiClient:
             parts += ["-cacert", self.settings.ca_file]
         if self.settings.server_name:
             parts += ["-servername", self.settings.server_name]
-        for key, value in self.settings.metadata + extra_metadata:
-            shown_value = _redact_header(value) if key.lower() == "authorization" else \
-                redact(value, "value")
+        headers = [(key, value, True) for key, value in self.settings.metadata]
+        headers += [(key, value, authorization_secret) for key, value in extra_metadata]
+        for key, value, is_secret in headers:
+            shown_value = show_authorization(value, secret=is_secret) \
+                if key.lower() == "authorization" else redact(value, "value")
             parts += ["-H", f"{key}: {shown_value}"]
         shown = {k: (redact(v) if k == "refresh_token" and v and secret else v)
                  for k, v in shown.items()}
@@ -226,11 +237,6 @@ def _trailer_text(error: grpc.RpcError) -> str:
 
 def _text(value: str | bytes) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def _redact_header(value: str) -> str:
-    scheme, _, credential = value.partition(" ")
-    return f"{scheme} {redact(credential)}" if credential else redact(value)
 
 
 def _remember_tokens(response: Message) -> None:
