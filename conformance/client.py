@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 
 from conformance.errors import TargetStoppedAnswering
 from conformance.proto import GET_ME_METHOD, LOGIN_METHOD, REFRESH_METHOD, pb
-from conformance.redact import SECRETS, redact
+from conformance.redact import SECRETS, authorization_credential, redact, show_authorization
 
 __all__ = ["CallRecord", "ChannelSettings", "Reply", "UserApiClient"]
 
@@ -162,11 +162,17 @@ class UserApiClient:
         return self._call(self._login, LOGIN_METHOD, request, presented=None,
                           shown={"email": email, "password": redact(password, "password")})
 
-    def get_me(self, authorization: str | None) -> Reply[pb.GetMeResponse]:
-        """GetMe with `authorization` as the whole metadata value, or without the header."""
+    def get_me(self, authorization: str | None, *, secret: bool = True,
+               ) -> Reply[pb.GetMeResponse]:
+        """GetMe with `authorization` as the whole metadata value, or without the header.
+        `secret=False` for a value the suite made up (RT-09's malformed ones): shown as it is
+        (see show_authorization); else its credential is a secret, the scheme word is not."""
         extra = () if authorization is None else (("authorization", authorization),)
+        if secret and authorization:
+            SECRETS.remember(authorization_credential(authorization))
         return self._call(self._get_me, GET_ME_METHOD, pb.GetMeRequest(), presented=authorization,
-                          extra_metadata=extra, shown={})
+                          extra_metadata=extra, shown={}, secret=False,
+                          authorization_secret=secret)
 
     def refresh_raw(self, payload: bytes, *, deadline: float | None = None,
                     presented: str | None = None, shown: str | None = None) -> Reply[Message]:
@@ -183,7 +189,7 @@ class UserApiClient:
     def _call(self, stub: Callable[..., object], method: str, request: object, *,
               presented: str | None, shown: dict[str, str], deadline: float | None = None,
               extra_metadata: tuple[tuple[str, str], ...] = (), secret: bool = True,
-              ) -> Reply[M]:
+              authorization_secret: bool = True) -> Reply[M]:
         if secret:
             SECRETS.remember(presented)
         if self._unanswered >= STOPPED_ANSWERING_AFTER:
@@ -209,12 +215,15 @@ class UserApiClient:
         self.log.add(CallRecord(method, code, details, presented,
                                 response if isinstance(response, Message) else None, trailers))
         return Reply(method, code, details, response, elapsed,
-                     self.grpcurl(method, shown, extra_metadata), trailing)
+                     self.grpcurl(method, shown, extra_metadata,
+                                  authorization_secret=authorization_secret), trailing)
 
     def grpcurl(self, method: str, shown: dict[str, str],
-                extra_metadata: tuple[tuple[str, str], ...] = (), *, secret: bool = True) -> str:
+                extra_metadata: tuple[tuple[str, str], ...] = (), *, secret: bool = True,
+                authorization_secret: bool = True) -> str:
         """A grpcurl command that repeats the call, with every credential redacted (`secret=False`:
-        the refresh token is generated garbage, shown as it is)."""
+        the refresh token is generated garbage, shown as it is; `authorization_secret=False`: the
+        call's authorization value is made up, shown as show_authorization shows it)."""
         parts = ["grpcurl"]
         if self.settings.plaintext:
             parts.append("-plaintext")
@@ -224,9 +233,11 @@ class UserApiClient:
             parts += ["-servername", self.settings.server_name]
         if self.settings.cert_file and self.settings.key_file:
             parts += ["-cert", self.settings.cert_file, "-key", self.settings.key_file]
-        for key, value in self.settings.metadata + extra_metadata:
-            shown_value = _redact_header(value) if key.lower() == "authorization" else \
-                redact(value, "value")
+        headers = [(key, value, True) for key, value in self.settings.metadata]
+        headers += [(key, value, authorization_secret) for key, value in extra_metadata]
+        for key, value, is_secret in headers:
+            shown_value = show_authorization(value, secret=is_secret) \
+                if key.lower() == "authorization" else redact(value, "value")
             parts += ["-H", f"{key}: {shown_value}"]
         shown = {k: (redact(v) if k == "refresh_token" and v and secret else v)
                  for k, v in shown.items()}
@@ -251,11 +262,6 @@ def _trailing(error: grpc.RpcError) -> tuple[tuple[str, str | bytes], ...]:
 
 def _text(value: str | bytes) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def _redact_header(value: str) -> str:
-    scheme, _, credential = value.partition(" ")
-    return f"{scheme} {redact(credential)}" if credential else redact(value)
 
 
 def _remember_tokens(response: Message) -> None:

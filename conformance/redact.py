@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import threading
 
-__all__ = ["SECRETS", "SecretRegistry", "redact"]
+__all__ = ["SECRETS", "SecretRegistry", "authorization_credential", "redact",
+           "show_authorization"]
 
 # Shorter strings are too likely to occur by chance in ordinary text to be scrubbed.
 MIN_SECRET_LENGTH = 8
@@ -41,3 +42,24 @@ class SecretRegistry:
 
 
 SECRETS = SecretRegistry()
+
+
+def authorization_credential(value: str) -> str:
+    """The credential of an `authorization` value: what follows the scheme word and its spaces
+    (RFC 7235 §2.1: credentials = auth-scheme [ 1*SP ... ]), or the whole value if it is one word
+    (a bare token, or a scheme alone)."""
+    _, space, rest = value.partition(" ")
+    return rest.lstrip(" ") if space else value
+
+
+def show_authorization(value: str, *, secret: bool = True) -> str:
+    """How every line of output shows an `authorization` value (a grpcurl line, Expected,
+    Received): the scheme word in clear, and the credential redacted if it is `secret` (an issued
+    token, a password). A value the suite made up itself (`secret=False`: `Bearer` alone, `Basic`
+    with a made-up pair) is shown as it is, save for any issued token inside it."""
+    if not secret:
+        return SECRETS.scrub(value)
+    credential = authorization_credential(value)
+    if not credential:   # the scheme alone (and its spaces): nothing secret in it
+        return value
+    return value[:len(value) - len(credential)] + redact(credential)

@@ -49,6 +49,15 @@ FAULTS: dict[str, Fault] = _faults(
           "An unknown refresh token gets PERMISSION_DENIED instead of UNAUTHENTICATED."),
     Fault("get-me-without-authorization-ok", _ids("RT-09"),
           "GetMe without authorization metadata answers OK with the test user."),
+    Fault("get-me-invalid-argument-without-bearer", _ids("RT-09"),
+          "GetMe without a Bearer credential (no metadata, another scheme, a malformed one) gets "
+          "INVALID_ARGUMENT."),
+    Fault("get-me-any-scheme-accepted", _ids("RT-09"),
+          "GetMe takes the credential after any scheme (`Basic <token>`), or a bare token, as "
+          "a Bearer token."),
+    Fault("get-me-bearer-prefix-match", _ids("RT-09"),
+          "GetMe accepts a value that begins with a valid Bearer credential (`Bearer <token>,`, "
+          "`Bearer <token> <token>`)."),
     # RT: refresh semantics -------------------------------------------------------------------
     Fault("access-token-repeated-in-family", _ids("RT-02"),
           "Every refresh of a token family returns the access token of its first refresh."),
@@ -191,5 +200,8 @@ FLAVORS: dict[str, Flavor] = {
         Flavor("email-special-use-domain", "user.email is qa@corp.local (RFC 6762 .local)."),
         Flavor("login-throttled", "At most 8 AuthnWithPassword calls a second (a token bucket); "
                "the excess gets RESOURCE_EXHAUSTED with a google.rpc.RetryInfo, as sandboxes do."),
+        Flavor("get-me-invalid-argument-for-malformed-bearer", "GetMe answers INVALID_ARGUMENT "
+               "to a malformed Bearer credential (`Bearer` alone, two credentials, characters "
+               "outside b64token): RFC 6750's invalid_request."),
     )
 }

@@ -39,6 +39,12 @@ ORACLE_MESSAGES = {RotationOutcome.REUSED: "refresh token reuse detected; sessio
 # Fault refresh-returns-another-user: the uuid of a user the token was not issued to.
 ANOTHER_USER_UUID = "0b9a6f3e-5d2c-4e8b-9a71-3c6d2e1f4a58"
 BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
+# Flavour get-me-invalid-argument-for-malformed-bearer: a value of the Bearer scheme that is not
+# a Bearer credential is an invalid_request (RFC 6750 §3.1).
+BEARER_SCHEME = re.compile(r"(?i:bearer)(?: |$)")
+INVALID_REQUEST = "malformed bearer credential"
+# Fault get-me-any-scheme-accepted: the credential after any scheme word, or a bare one.
+ANY_SCHEME = re.compile(r"(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+ +)?([A-Za-z0-9\-._~+/]+=*)")
 # Faults of the FZ checks: the shape of this server's refresh tokens (token_urlsafe(32)), and the
 # size from which the slow fault stalls.
 OWN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -245,10 +251,15 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             user = self.store.any_user()
             if user is not None:
                 return pb.GetMeResponse(user=self._user_message(user))
-        match = BEARER.fullmatch(authorization or "")
+        match = self._bearer_faults(authorization) or BEARER.fullmatch(authorization or "")
         if match and self.fault("get-me-scheme-case-sensitive") and not match[0].startswith(
                 "Bearer "):
             match = None
+        if match is None and self.flavor("get-me-invalid-argument-for-malformed-bearer") and \
+                BEARER_SCHEME.match(authorization or ""):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, INVALID_REQUEST)
+        if match is None and self.fault("get-me-invalid-argument-without-bearer"):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, INVALID_REQUEST)
         user_uuid = self.store.access_token_user(match.group(1)) if match else None
         if user_uuid is None and match and self.fault("get-me-accepts-refresh-token"):
             state = self.store.refresh_token_state(match.group(1))
@@ -257,6 +268,17 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if user is None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_BEARER)
         return pb.GetMeResponse(user=self._user_message(user))
+
+    def _bearer_faults(self, authorization: str | None) -> re.Match[str] | None:
+        """The lenient parsers of RT-09's faults: the token after a prefix match of the Bearer
+        syntax (what follows it ignored), or the credential after any scheme, or none."""
+        if authorization is None:
+            return None
+        if self.fault("get-me-bearer-prefix-match"):
+            return BEARER.match(authorization)
+        if self.fault("get-me-any-scheme-accepted"):
+            return ANY_SCHEME.fullmatch(authorization)
+        return None
 
     # faults of robustness under malformed input (FZ) -------------------------
     def _malformed_input_faults(self, presented: str, context: grpc.ServicerContext) -> str:
