@@ -47,6 +47,10 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("unknown-refresh-token-permission-denied", _ids("RT-05", "RT-07", "RT-19", "FZ-01",
                                                           "FZ-02", "FZ-03"),
           "An unknown refresh token gets PERMISSION_DENIED instead of UNAUTHENTICATED."),
+    # Its INVALID_ARGUMENT for well-formed tokens is no format judgement: RT-05 cannot tell it
+    # from a checksum the suite cannot reproduce, RT-11 can (a rotated-out token is well-formed).
+    Fault("refused-refresh-token-invalid-argument", _ids("RT-11", "RT-14"),
+          "Every refused refresh token (unknown, rotated-out, revoked) gets INVALID_ARGUMENT."),
     Fault("get-me-without-authorization-ok", _ids("RT-09"),
           "GetMe without authorization metadata answers OK with the test user."),
     # RT: refresh semantics -------------------------------------------------------------------
@@ -184,5 +188,8 @@ FLAVORS: dict[str, Flavor] = {
         Flavor("hex-refresh-tokens", "Refresh tokens are 64 hex digits; a refresh_token of any "
                "other form is malformed and gets INVALID_ARGUMENT."),
         Flavor("email-special-use-domain", "user.email is qa@corp.local (RFC 6762 .local)."),
+        Flavor("checksummed-refresh-tokens", "Refresh tokens in GitHub's format: `urt_`, 30 "
+               "random base62 characters and their CRC32 in 6 base62 characters; a token whose "
+               "checksum fails is malformed and gets INVALID_ARGUMENT."),
     )
 }
