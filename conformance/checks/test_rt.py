@@ -30,6 +30,9 @@ from conformance.violations import ensure, ensure_status, violation
 UNAUTHENTICATED = {"UNAUTHENTICATED"}
 # The catalogue's preamble: "rejected" is UNAUTHENTICATED or INVALID_ARGUMENT.
 REJECTED = {"UNAUTHENTICATED", "INVALID_ARGUMENT"}
+# The preamble's answer for a malformed value: for a token the suite constructed (RT-05, RT-19),
+# the target's word that the suite missed its format, not an answer about a well-formed token.
+MALFORMED = {"INVALID_ARGUMENT"}
 # A loser of a concurrent refresh holds a spent credential (UNAUTHENTICATED), or lost a
 # concurrency conflict (ABORTED, gRPC status codes); the catalogue allows both (RT-14).
 RACE_LOSER = {"UNAUTHENTICATED", "ABORTED"}
@@ -137,9 +140,19 @@ def test_rt04_refreshed_access_token_works_for_get_me(target: TargetSession) -> 
 @pytest.mark.requirement("RT-05")
 def test_rt05_unknown_refresh_token_is_unauthenticated(target: TargetSession) -> None:
     """RT-05: an unknown refresh token, shaped like the target's own (same length and character
-    classes), is rejected with UNAUTHENTICATED (RFC 6749 §5.2 invalid_grant)."""
+    classes), is rejected with UNAUTHENTICATED (RFC 6749 §5.2 invalid_grant). `skip` when the
+    target calls that token malformed (INVALID_ARGUMENT, which the catalogue's preamble allows
+    for a malformed value): its tokens carry a checksum or a format the suite cannot reproduce,
+    so the suite has no well-formed unknown token to present. RT-11 still holds rotated-out
+    tokens, well-formed by construction, to UNAUTHENTICATED."""
     unknown = lookalike(target.fresh_tokens().refresh_token)
     reply = target.refresh(unknown)
+    if reply.code.name in MALFORMED:
+        pytest.skip(f"the target calls the suite's never-issued token {redact(unknown)}, shaped "
+                    f"like its own, malformed ({reply.status}): its tokens have a checksum or a "
+                    "format the suite cannot reproduce, so no well-formed unknown token can be "
+                    "made; RT-11 still holds rotated-out tokens, well-formed by construction, to "
+                    "UNAUTHENTICATED")
     ensure_status(reply, UNAUTHENTICATED, "Unknown refresh token not rejected as UNAUTHENTICATED",
                   expected=f"UNAUTHENTICATED for the never-issued token {redact(unknown)}")
 
