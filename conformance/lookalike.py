@@ -25,7 +25,8 @@ def lookalike(token: str) -> str:
     which strict decoders check); each other letter or digit is replaced by a random one of the
     same class among those the token itself uses, prefix aside: a hex token stays hex, a UUID
     stays a UUID, upper-case base32 stays upper case. Never equal to `token`. A checksum inside
-    a token is beyond it."""
+    a token is beyond it: a target that checks one calls the lookalike malformed
+    (INVALID_ARGUMENT), and RT-05 and RT-19 then leave it out."""
     head, _, signature = token.rpartition(".")
     if signature and parse_jws(token) is not None:
         size = len(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)))

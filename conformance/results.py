@@ -82,14 +82,15 @@ class Results:
 
     def record(self, nodeid: str, result: CheckResult) -> None:
         """Record a check's outcome; several reports of one check (setup, call, teardown) keep
-        the worst."""
+        the worst, and of equals the one with a message (a passing call's note)."""
         result.message = SECRETS.scrub(result.message)
         with self._lock:
             known = self._checks.get(nodeid)
             # A passing teardown after a skipped call leaves the check skipped.
             if known is None or (SEVERITY[result.outcome] > SEVERITY[known.outcome] and not (
                     known.outcome is Outcome.SKIP and result.outcome is Outcome.PASS)) or (
-                    known.outcome is Outcome.PASS and result.outcome is Outcome.SKIP):
+                    known.outcome is Outcome.PASS and result.outcome is Outcome.SKIP) or (
+                    known.outcome is result.outcome and result.message and not known.message):
                 self._checks[nodeid] = result
 
     def count_rpcs(self, target: str, requirement_id: str, calls: int) -> None:

@@ -47,6 +47,10 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("unknown-refresh-token-permission-denied", _ids("RT-05", "RT-07", "RT-19", "FZ-01",
                                                           "FZ-02", "FZ-03"),
           "An unknown refresh token gets PERMISSION_DENIED instead of UNAUTHENTICATED."),
+    # Its INVALID_ARGUMENT for well-formed tokens is no format judgement: RT-05 cannot tell it
+    # from a checksum the suite cannot reproduce, RT-11 can (a rotated-out token is well-formed).
+    Fault("refused-refresh-token-invalid-argument", _ids("RT-11", "RT-14"),
+          "Every refused refresh token (unknown, rotated-out, revoked) gets INVALID_ARGUMENT."),
     Fault("get-me-without-authorization-ok", _ids("RT-09"),
           "GetMe without authorization metadata answers OK with the test user."),
     Fault("get-me-invalid-argument-without-bearer", _ids("RT-09"),
@@ -203,5 +207,8 @@ FLAVORS: dict[str, Flavor] = {
         Flavor("get-me-invalid-argument-for-malformed-bearer", "GetMe answers INVALID_ARGUMENT "
                "to a malformed Bearer credential (`Bearer` alone, two credentials, characters "
                "outside b64token): RFC 6750's invalid_request."),
+        Flavor("checksummed-refresh-tokens", "Refresh tokens in GitHub's format: `urt_`, 30 "
+               "random base62 characters and their CRC32 in 6 base62 characters; a token whose "
+               "checksum fails is malformed and gets INVALID_ARGUMENT."),
     )
 }

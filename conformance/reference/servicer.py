@@ -19,7 +19,7 @@ from google.protobuf import json_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from conformance.proto import pb, pb_grpc
-from conformance.reference import mutations
+from conformance.reference import checksummed, mutations
 from conformance.reference.ratelimit import TokenBucket, throttled
 from conformance.reference.store import Rotation, RotationOutcome, Store, StoredUser
 
@@ -170,6 +170,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             context.abort(code, self._invalid_grant(presented))
         if self.flavor("hex-refresh-tokens") and not HEX_TOKEN.fullmatch(presented):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "malformed refresh_token")
+        if self.flavor("checksummed-refresh-tokens") and not checksummed.well_formed(presented):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "malformed refresh_token")
         if self.fault("access-token-accepted-as-refresh-token"):
             owner = self.store.access_token_user(presented)
             user = self.store.user(owner) if owner else None
@@ -212,6 +214,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
     def _refusal(self, rotation: Rotation, presented: str) -> tuple[grpc.StatusCode, str]:
         """Status and message for a refresh token that did not rotate: one answer for all."""
         outcome = rotation.outcome
+        if self.fault("refused-refresh-token-invalid-argument"):
+            return grpc.StatusCode.INVALID_ARGUMENT, self._invalid_grant(presented)
         if outcome is RotationOutcome.UNKNOWN and self.fault(
                 "unknown-refresh-token-permission-denied"):
             return grpc.StatusCode.PERMISSION_DENIED, self._invalid_grant(presented)
@@ -355,6 +359,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
         if self.flavor("hex-refresh-tokens"):
             return secrets.token_hex(32)
+        if self.flavor("checksummed-refresh-tokens"):
+            return checksummed.new_token()
         if self.fault("refresh-token-prefix-match"):
             self._issued.append(token := secrets.token_urlsafe(32))
             return token
