@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,3 +132,23 @@ def _start_and_stop_the_reference_server(installed: Installed) -> None:
         if server.poll() is None:
             server.kill()
             server.communicate(timeout=STEP_TIMEOUT)
+
+
+def _installs(target: str, venv: Path) -> list[str]:
+    """The `pip install` lines `make TARGET` would run on a fresh clone (a dry run)."""
+    done = subprocess.run(["make", "-n", target, f"VENV={venv}"], capture_output=True, text=True,
+                          timeout=STEP_TIMEOUT, cwd=ROOT, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    return [line for line in done.stdout.splitlines() if "pip install" in line and "-e" in line]
+
+
+def test_make_report_installs_the_main_job_only_and_make_test_the_test_extra(
+        tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh-venv"
+    report = _installs("report", fresh)
+    assert report and all("[test]" not in line for line in report), report
+    assert any("'.[parallel]'" in line for line in report), report
+    assert any("'.[test]'" in line for line in _installs("test", fresh))
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert "userapi-conformance[parallel]" in extras["test"]
