@@ -105,7 +105,7 @@ def test_the_installed_suite_certifies_its_reference_server_from_any_directory(
     assert [t["verdict"] for t in results["targets"]] == ["conformant"]
 
 
-def test_the_installed_suite_inspects_a_file_and_serves_the_reference(
+def test_the_installed_suite_inspects_serves_and_says_its_version(
         installed: Installed) -> None:
     capture = installed.workdir / "capture.json"
     capture.write_text(PUBLISHED_EXAMPLE.read_text())
@@ -114,6 +114,10 @@ def test_the_installed_suite_inspects_a_file_and_serves_the_reference(
     assert done.returncode == 1, done.stdout + done.stderr
     assert any(line.split()[:3] == ["CT-04", "MUST", "fail"] for line in done.stdout.splitlines())
     _start_and_stop_the_reference_server(installed)
+    script = installed.python.parent / "userapi-conformance"
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True,
+                          timeout=STEP_TIMEOUT, cwd=installed.workdir, env=_clean_env())
+    assert done.returncode == 0 and done.stdout.startswith("userapi-conformance "), done.stderr
 
 
 def _start_and_stop_the_reference_server(installed: Installed) -> None:
