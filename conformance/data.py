@@ -2,7 +2,8 @@
 
 The repository keeps both at its top level; a wheel carries them inside the package, in
 conformance/_data/, mapped there at build time (pyproject.toml, hatch force-include). An
-editable install runs from the checkout, so there the top-level directories are the data.
+editable install runs from the checkout, so there the top-level directories are the data (live;
+the snapshot hatchling's editable wheel also copies into site-packages is never the package's).
 """
 
 from importlib.resources import files
