@@ -1,14 +1,19 @@
 """`python -m conformance [OPTIONS] [-- PYTEST_ARGS]`: a thin wrapper over pytest with the plugin,
-and `python -m conformance inspect FILE` for captured responses."""
+and `python -m conformance COMMAND ...` for the commands in COMMANDS (inspect, ...)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NoReturn
 
 import pytest
 
+from conformance import __version__
+from conformance.catalogue import catalogue_identity
 from conformance.errors import UsageError
 from conformance.options import add_options, pytest_argv, settings_from
 
@@ -25,6 +30,37 @@ DEFAULT_PYTEST_ARGS = ["-q", "--no-header", "--tb=no", "-r", "N", "-p", "no:cach
                        "--assert=plain"]
 
 
+
+
+@dataclass(frozen=True)
+class Command:
+    """`python -m conformance NAME ARGS...`: entry ("module:function") gets ARGS, returns the
+    exit code. Imported only when run, so the main job never loads another command's code."""
+
+    name: str
+    summary: str
+    entry: str
+
+    def run(self, argv: list[str]) -> int:
+        module, _, function = self.entry.partition(":")
+        entry: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
+        return entry(argv)
+
+
+# The commands besides the main job, one row each, listed by --help in this order.
+COMMANDS: tuple[Command, ...] = (
+    Command("inspect", "judge captured responses (FILE) offline by the FT, CT-03 and CT-04 rules",
+            "conformance.inspect:main"),
+)
+
+
+def version() -> str:
+    """The suite's version and the catalogue that judges its runs (as results.json names it)."""
+    identity = catalogue_identity()
+    return f"userapi-conformance {__version__}, catalogue v{identity['version']} " \
+        f"(sha256 {identity['sha256']})"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         print(f"conformance: usage error: {message}", file=sys.stderr)
@@ -32,20 +68,26 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
+    width = max(len(command.name) for command in COMMANDS)
+    commands = "\n".join(f"  {c.name:<{width}}  {c.summary}" for c in COMMANDS)
     p = _Parser(prog="python -m conformance", allow_abbrev=False,
-                description="Certify user_api.v1.UserApiService targets (RefreshAccessToken). "
-                "Without --target, the embedded reference server is certified.",
-                epilog="Subcommand: python -m conformance inspect FILE. "
-                "Pytest options go after `--`.")
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+                usage="%(prog)s [OPTIONS] [-- PYTEST_ARGS]\n"
+                "       %(prog)s COMMAND [ARGS]  (%(prog)s COMMAND --help)",
+                description="Certify user_api.v1.UserApiService targets. Without --target, "
+                "the embedded\nreference server is certified. Pytest options go after `--`."
+                f"\n\ncommands:\n{commands}")
+    p.add_argument("--version", action="version", version=version(),
+                   help="print the suite's and the catalogue's versions and exit")
     add_options(p.add_argument)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["inspect"]:
-        from conformance.inspect import main as inspect_main
-        return inspect_main(argv[1:])
+    for command in COMMANDS:
+        if argv[:1] == [command.name]:
+            return command.run(argv[1:])
     ours, pytest_args = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv \
         else (argv, [])
     namespace = parser().parse_args(ours)

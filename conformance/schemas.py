@@ -4,12 +4,12 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 
+from conformance.data import data_dir
 from conformance.formats import is_absolute_uri, is_did, is_email
 
 __all__ = [
@@ -21,7 +21,7 @@ __all__ = [
     "validator_for",
 ]
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = data_dir("schemas")
 
 # Message name -> schema file in SCHEMA_DIR.
 MESSAGE_SCHEMAS: dict[str, str] = {

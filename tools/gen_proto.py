@@ -8,8 +8,10 @@ from pathlib import Path
 
 from grpc_tools import protoc  # type: ignore[import-untyped]
 
+from conformance.data import data_dir
+
 ROOT = Path(__file__).resolve().parent.parent
-PROTO_DIR = ROOT / "proto"
+PROTO_DIR = data_dir("proto")
 OUT_DIR = ROOT / "conformance" / "_generated"
 PACKAGE = "conformance._generated"
 
