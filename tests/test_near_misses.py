@@ -11,7 +11,7 @@ import pytest
 
 from conformance.catalogue import Level, catalogue
 from conformance.reference.faults import FAULTS
-from tests.near_misses import TABLE, NearMiss, Status
+from tests.near_misses import TABLE, NearMiss, Status, markdown
 from tests.test_catalogue import PENDING
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,3 +109,9 @@ def test_in_progress_entries_belong_to_issue_12s_parts() -> None:
     RT-23 and RT-24. Anything else in progress is unowned."""
     owners = {rid for rid, _, near_miss in ENTRIES if near_miss.status is Status.IN_PROGRESS}
     assert owners <= {"FZ-02", "RT-12", "RT-23", "RT-24"}
+
+
+def test_the_markdown_table_has_a_row_per_entry() -> None:
+    rows = markdown().splitlines()[2:]
+    assert len(rows) == len(ENTRIES)
+    assert [row.split(" ", 2)[1] for row in rows] == [rid for rid, _, _ in ENTRIES]
