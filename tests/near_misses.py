@@ -382,7 +382,7 @@ TABLE: dict[str, Review] = {
             "presents the newest at once: 0 extra RPCs", 2),
     )),
     "RT-13": Review((
-        tried("the returned refresh token is not the stored one: the chain breaks at once",
+        tried("the returned refresh token is not the stored one: the chain breaks at refresh 2",
               "RFC 6749 §6", "test_rt13_chain_of_refreshes_succeeds_for_one_user",
               "rotated-refresh-token-unusable"),
         gap("the chain breaks after K refreshes (a family depth limit, or a token that grows "
