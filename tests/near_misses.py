@@ -104,7 +104,8 @@ TABLE: dict[str, Review] = {
               "test_ct04_canonical_json_validates_against_the_schema",
               "user-uuid-not-uuid", "user-role-undefined", "expires-in-negative",
               "refresh-token-not-vschar"),
-        tried("a required member missing", "api.md, Messages",
+        tried("a required member missing (no user; an empty access token, which proto3 JSON "
+              "omits)", "api.md, Messages",
               "test_ct04_canonical_json_validates_against_the_schema", "refresh-omits-user",
               "refresh-empty-access-token"),
         tried("clean in the sample, broken in later responses (a drift along RT's chains)",
