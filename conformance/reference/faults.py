@@ -82,6 +82,10 @@ FAULTS: dict[str, Fault] = _faults(
           "stays valid: after a burst, two refresh tokens work."),
     Fault("reuse-not-detected", _ids("RT-12"),
           "Replaying a rotated-out token is refused, but its family is not revoked."),
+    # Its successor's revocation is what RT-19 compares as family-revoked: one answer still.
+    Fault("reuse-revokes-only-the-successor", _ids("RT-12"),
+          "Replaying a rotated-out token revokes it and its direct successor only: the family's "
+          "later tokens live on."),
     Fault("rotated-refresh-token-unusable", _ids("RT-13"),
           "The refresh token a refresh returns is not the one stored: the chain breaks."),
     Fault("rotation-not-atomic", _ids("RT-14"),

@@ -188,7 +188,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                 self._token_key(presented), self._token_key(successor),
                 reuse_grace=self.behaviour.reuse_grace,
                 atomic=not self.fault("rotation-not-atomic"),
-                detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept))
+                detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept),
+                revoke_successor_only=self.fault("reuse-revokes-only-the-successor"))
         finally:
             self._in_flight.discard(presented)
         if rotation.outcome is RotationOutcome.UNKNOWN:

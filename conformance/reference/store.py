@@ -163,7 +163,8 @@ class Store:
         return (row[0], row[1], row[2]) if row else None
 
     def rotate(self, token: str, successor: str, *, reuse_grace: float = 0.0,
-               atomic: bool = True, detect_reuse: bool = True, rotate: bool = True) -> Rotation:
+               atomic: bool = True, detect_reuse: bool = True, rotate: bool = True,
+               revoke_successor_only: bool = False) -> Rotation:
         """Spend a refresh token and store its successor: exactly one caller wins, a replay
         revokes the family.
 
@@ -198,7 +199,13 @@ class Store:
                 self._db.execute("COMMIT")
                 return Rotation(RotationOutcome.ROTATED, user_uuid, family_id)
             if state == "rotated":
-                if detect_reuse:
+                if revoke_successor_only:  # fault reuse-revokes-only-the-successor
+                    self._db.execute(
+                        "UPDATE refresh_tokens SET state = 'revoked' WHERE token_hash = ? OR "
+                        "rowid = (SELECT MIN(rowid) FROM refresh_tokens WHERE family_id = ? AND "
+                        "rowid > (SELECT rowid FROM refresh_tokens WHERE token_hash = ?))",
+                        (token_hash, family_id, token_hash))
+                elif detect_reuse:
                     self._db.execute("UPDATE refresh_tokens SET state = 'revoked' "
                                      "WHERE family_id = ?", (family_id,))
                 return Rotation(RotationOutcome.REUSED, user_uuid, family_id, rotated_at)
