@@ -525,6 +525,88 @@ def test_rt20_get_me_accepts_the_scheme_in_any_case(target: TargetSession) -> No
            "for `Bearer <token>`", received=reply.status, reply=reply)
 
 
+# RT-24: identity metadata that gateways, proxies and frameworks set for the app behind them, each
+# naming a made-up user: an email where the header carries one, else a user id.
+OTHER_EMAIL = "other@example.com"
+OTHER_USER_ID = "7d0f5c2e-3a41-4b6e-9c58-2e1b0a9f6d34"
+IDENTITY_METADATA: tuple[tuple[str, str], ...] = (
+    ("x-user", OTHER_EMAIL),
+    ("x-user-id", OTHER_USER_ID),
+    ("x-user-email", OTHER_EMAIL),
+    ("x-forwarded-user", OTHER_EMAIL),                   # oauth2-proxy, Traefik forward auth
+    ("x-forwarded-email", OTHER_EMAIL),
+    ("x-forwarded-preferred-username", OTHER_EMAIL),
+    ("x-remote-user", OTHER_EMAIL),                      # Apache, nginx REMOTE_USER
+    ("remote-user", OTHER_EMAIL),
+    ("x-auth-request-user", OTHER_EMAIL),                # nginx auth_request, oauth2-proxy
+    ("x-auth-request-email", OTHER_EMAIL),
+    ("x-authenticated-userid", OTHER_USER_ID),           # Kong
+    ("x-consumer-id", OTHER_USER_ID),
+    ("x-goog-authenticated-user-email", f"accounts.google.com:{OTHER_EMAIL}"),  # Google IAP
+    ("x-ms-client-principal-name", OTHER_EMAIL),         # Azure App Service authentication
+    ("x-ms-client-principal-id", OTHER_USER_ID),
+    ("x-amzn-oidc-identity", OTHER_USER_ID),             # AWS ALB authentication
+)
+
+
+@pytest.mark.requirement("RT-24")
+def test_rt24_identity_metadata_never_changes_the_user(target: TargetSession,
+                                                       request: pytest.FixtureRequest) -> None:
+    """RT-24: GetMe names the access token's user whatever identity metadata the call also
+    carries: with the live access token and gateway identity headers naming another user
+    (`x-user: other@example.com`, ...), the answer equals the plain call's, OK with the same
+    uuid (RFC 6750 §2.1: the token is the credential; OWASP ASVS 5.0 8.3.1; CWE-290: spoofed
+    identity). One call carries every header of IDENTITY_METADATA; only when its answer differs
+    is each header sent alone, to name the ones that change it.
+
+    Decided from the catalogue's "never changes the answer": a refusal of the valid token
+    because a header is present (PERMISSION_DENIED, UNAUTHENTICATED, ...) changes the answer too
+    and fails, with a message that tells it from impersonation; a refusal of the headers only
+    together, with each alone harmless, passes with a note. Out of reach from outside: a server
+    that trusts a header only when it names a user it knows (the suite knows one user), and a
+    header name not in the list."""
+    tokens = target.fresh_tokens()
+    access_token = tokens.access_token or target.refreshed(
+        tokens.refresh_token, "refresh a freshly minted token").auth_token.token
+    authorization = f"Bearer {access_token}"
+    control = target.client.get_me(authorization)
+    if not access_token or not control.ok or control.response is None:
+        raise CannotEvaluate(f"precondition failed: GetMe refused the live access token "
+                             f"({control.status}); see RT-04")
+    owner = control.response.user.uuid
+    together = target.client.get_me(authorization, made_up=IDENTITY_METADATA)
+    if same_user(together, owner):
+        return
+    if together.code is grpc.StatusCode.UNAVAILABLE:
+        raise CannotEvaluate(f"the target stopped answering: GetMe got {together.status}")
+    alone = {key: target.client.get_me(authorization, made_up=((key, value),))
+             for key, value in IDENTITY_METADATA}
+    changed = {key: reply for key, reply in alone.items() if not same_user(reply, owner)}
+    if not changed:
+        plugin.pass_note(request.node, f"every identity header at once got "
+                         f"{answer_of(together)}; each alone leaves GetMe's answer unchanged")
+        return
+    another = [key for key, reply in changed.items() if reply.ok]
+    raise violation("Identity metadata changed GetMe's user" if another else
+                    "Identity metadata made GetMe refuse a valid access token",
+                    expected=f"OK with the token's user {owner}, as the plain call, for the live "
+                    "access token with identity metadata naming another user",
+                    received="; ".join(f"`{key}: {dict(IDENTITY_METADATA)[key]}` got "
+                                       f"{answer_of(reply)}" for key, reply in changed.items()),
+                    reply=changed[another[0] if another else next(iter(changed))])
+
+
+def same_user(reply: Reply[pb.GetMeResponse], owner: str) -> bool:
+    return reply.ok and reply.response is not None and reply.response.user.uuid == owner
+
+
+def answer_of(reply: Reply[pb.GetMeResponse]) -> str:
+    if not reply.ok or reply.response is None:
+        return reply.status
+    user = reply.response.user
+    return f"OK with another user: uuid {user.uuid or '(empty)'}, email {user.email or '(empty)'}"
+
+
 # Helpers: chains, rotation, grace, bursts ------------------------------------------------------
 @dataclass
 class Chain:

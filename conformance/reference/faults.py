@@ -101,6 +101,9 @@ FAULTS: dict[str, Fault] = _faults(
           "Rotated-out and revoked refresh tokens get messages that differ from an unknown one."),
     Fault("get-me-scheme-case-sensitive", _ids("RT-20"),
           "GetMe accepts only the exact scheme `Bearer`, not `bearer`."),
+    Fault("get-me-trusts-identity-header", _ids("RT-24"),
+          "GetMe with a valid access token answers with the user `x-forwarded-email` names "
+          "(provisioned on first sight), as an app behind oauth2-proxy trusts it."),
     # FZ: robustness under malformed input --------------------------------------------------
     Fault("error-trailer-leaks-traceback", _ids("FZ-04"),
           "Refresh answers carry a stack trace in the trailing metadata x-debug-trace."),

@@ -272,7 +272,20 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         user = self.store.user(user_uuid) if user_uuid else None
         if user is None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_BEARER)
+        if self.fault("get-me-trusts-identity-header"):
+            user = self._forwarded_user(context) or user
         return pb.GetMeResponse(user=self._user_message(user))
+
+    def _forwarded_user(self, context: grpc.ServicerContext) -> StoredUser | None:
+        """Fault get-me-trusts-identity-header: the user an `x-forwarded-email` names (as
+        oauth2-proxy sets it), provisioned on first sight as an app behind such a proxy does."""
+        email = next((str(value) for key, value in context.invocation_metadata()
+                      if key == "x-forwarded-email"), None)
+        if not email:
+            return None
+        known = self.store.user_by_email(email)
+        return known or StoredUser(str(uuid_lib.uuid5(uuid_lib.NAMESPACE_URL, f"mailto:{email}")),
+                                   email, {"role": "ROLE_USER"})
 
     def _bearer_faults(self, authorization: str | None) -> re.Match[str] | None:
         """The lenient parsers of RT-09's faults: the token after a prefix match of the Bearer

@@ -132,6 +132,12 @@ class Store:
             ).fetchone()
         return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
 
+    def user_by_email(self, email: str) -> StoredUser | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT uuid, email, profile FROM users WHERE email = ?", (email,)).fetchone()
+        return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
+
     # tokens --------------------------------------------------------------
     def add_refresh_token(self, token: str, user_uuid: str, family_id: str) -> None:
         with self._lock:
