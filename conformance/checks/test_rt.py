@@ -309,18 +309,18 @@ def test_rt11_rotated_out_refresh_token_is_unauthenticated(target: TargetSession
 def test_rt12_replaying_a_rotated_out_token_revokes_its_family(target: TargetSession) -> None:
     """RT-12: reuse detection: after a rotated-out refresh token is replayed (past the grace
     window), the newest refresh token of its family is rejected too (RFC 9700 §4.14.2: the
-    server revokes "the active refresh token", the family; ASVS 5.0 10.4.5). The chain
+    server revokes the active refresh token, whichever party replayed; ASVS 5.0 10.4.5). The chain
     T0 -> T1 -> T2 -> T3 first proves that successors work; T1 is replayed and T3, the newest,
     must then be rejected. `skip` when the target does not rotate (RT-10).
 
     Near-misses this rules out, by scope of revocation: the replayed token alone (its family
     lives on: fault reuse-not-detected); the replayed token and its direct successor (fault
     reuse-revokes-only-the-successor: T1's successor is T2, not the newest T3); a token that
-    stays valid after rotation (rotated-refresh-token-still-valid). T1, not T0, is replayed so
-    that the replayed token was issued by a refresh, not by the login or token source that
-    started the family (a server may keep the two apart). Revoking every token issued after
-    the replayed one, or every family of the user, revokes T3 and passes (the latter is RT-22's
-    concern). Out of reach from outside: a revocation walk bounded at two or more steps (it
+    stays valid after rotation (rotated-refresh-token-still-valid); a revocation that works
+    only for the family's first token (fault reuse-revokes-the-family-named-by-the-token: the
+    family id taken from T0), which is why T1 is replayed, not T0. Revoking every token issued
+    after the replayed one, or every family of the user, revokes T3 and passes (the latter is
+    RT-22's concern). Out of reach from outside: a revocation walk bounded at two or more steps (it
     needs a longer chain than this one per step), one that lands later than the next call (a
     queue), and the family's access tokens (RFC 9700 §4.14.2 names refresh tokens; a
     self-contained access token cannot be revoked before it expires)."""

@@ -86,6 +86,10 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("reuse-revokes-only-the-successor", _ids("RT-12"),
           "Replaying a rotated-out token revokes it and its direct successor only: the family's "
           "later tokens live on."),
+    # A replay of the family's first token revokes it: the check must replay a later one.
+    Fault("reuse-revokes-the-family-named-by-the-token", _ids("RT-12"),
+          "On reuse the server revokes the family whose id is the replayed token's hash, the id "
+          "a family takes from its first token: only a replay of that token revokes it."),
     Fault("rotated-refresh-token-unusable", _ids("RT-13"),
           "The refresh token a refresh returns is not the one stored: the chain breaks."),
     Fault("rotation-not-atomic", _ids("RT-14"),

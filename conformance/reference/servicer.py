@@ -21,7 +21,13 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from conformance.proto import pb, pb_grpc
 from conformance.reference import checksummed, mutations
 from conformance.reference.ratelimit import TokenBucket, throttled
-from conformance.reference.store import Rotation, RotationOutcome, Store, StoredUser
+from conformance.reference.store import (
+    Rotation,
+    RotationOutcome,
+    Store,
+    StoredUser,
+    hash_token,
+)
 
 __all__ = ["UNDECODABLE", "Behaviour", "UserApiServicer"]
 
@@ -189,7 +195,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                 reuse_grace=self.behaviour.reuse_grace,
                 atomic=not self.fault("rotation-not-atomic"),
                 detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept),
-                revoke_successor_only=self.fault("reuse-revokes-only-the-successor"))
+                revoke_successor_only=self.fault("reuse-revokes-only-the-successor"),
+                family_is_token=self.fault("reuse-revokes-the-family-named-by-the-token"))
         finally:
             self._in_flight.discard(presented)
         if rotation.outcome is RotationOutcome.UNKNOWN:
@@ -358,8 +365,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
     def _new_family(self, user: StoredUser) -> str:
         """The first refresh token of a new token family (a login)."""
         refresh_token = self._new_refresh_token()
-        self.store.add_refresh_token(self._token_key(refresh_token), user.uuid,
-                                     family_id=str(uuid_lib.uuid4()))
+        family_id = hash_token(self._token_key(refresh_token)) if self.fault(
+            "reuse-revokes-the-family-named-by-the-token") else str(uuid_lib.uuid4())
+        self.store.add_refresh_token(self._token_key(refresh_token), user.uuid, family_id)
         return refresh_token
 
     def _new_refresh_token(self) -> str:

@@ -170,7 +170,7 @@ class Store:
 
     def rotate(self, token: str, successor: str, *, reuse_grace: float = 0.0,
                atomic: bool = True, detect_reuse: bool = True, rotate: bool = True,
-               revoke_successor_only: bool = False) -> Rotation:
+               revoke_successor_only: bool = False, family_is_token: bool = False) -> Rotation:
         """Spend a refresh token and store its successor: exactly one caller wins, a replay
         revokes the family.
 
@@ -212,8 +212,11 @@ class Store:
                         "rowid > (SELECT rowid FROM refresh_tokens WHERE token_hash = ?))",
                         (token_hash, family_id, token_hash))
                 elif detect_reuse:
+                    # fault reuse-revokes-the-family-named-by-the-token: the replayed token's
+                    # hash taken for its family's id (which only the family's first token has)
                     self._db.execute("UPDATE refresh_tokens SET state = 'revoked' "
-                                     "WHERE family_id = ?", (family_id,))
+                                     "WHERE family_id = ?",
+                                     (token_hash if family_is_token else family_id,))
                 return Rotation(RotationOutcome.REUSED, user_uuid, family_id, rotated_at)
             return Rotation(RotationOutcome.REVOKED, user_uuid, family_id)
 
