@@ -163,16 +163,17 @@ class UserApiClient:
                           shown={"email": email, "password": redact(password, "password")})
 
     def get_me(self, authorization: str | None, *, secret: bool = True,
-               ) -> Reply[pb.GetMeResponse]:
+               made_up: tuple[tuple[str, str], ...] = ()) -> Reply[pb.GetMeResponse]:
         """GetMe with `authorization` as the whole metadata value, or without the header.
         `secret=False` for a value the suite made up (RT-09's malformed ones): shown as it is
-        (see show_authorization); else its credential is a secret, the scheme word is not."""
+        (see show_authorization); else its credential is a secret, the scheme word is not.
+        `made_up`: further metadata the suite made up (RT-24's identity headers), shown as it is."""
         extra = () if authorization is None else (("authorization", authorization),)
         if secret and authorization:
             SECRETS.remember(authorization_credential(authorization))
         return self._call(self._get_me, GET_ME_METHOD, pb.GetMeRequest(), presented=authorization,
                           extra_metadata=extra, shown={}, secret=False,
-                          authorization_secret=secret)
+                          authorization_secret=secret, made_up=made_up)
 
     def refresh_raw(self, payload: bytes, *, deadline: float | None = None,
                     presented: str | None = None, shown: str | None = None) -> Reply[Message]:
@@ -189,13 +190,14 @@ class UserApiClient:
     def _call(self, stub: Callable[..., object], method: str, request: object, *,
               presented: str | None, shown: dict[str, str], deadline: float | None = None,
               extra_metadata: tuple[tuple[str, str], ...] = (), secret: bool = True,
-              authorization_secret: bool = True) -> Reply[M]:
+              authorization_secret: bool = True,
+              made_up: tuple[tuple[str, str], ...] = ()) -> Reply[M]:
         if secret:
             SECRETS.remember(presented)
         if self._unanswered >= STOPPED_ANSWERING_AFTER:
             raise TargetStoppedAnswering(self.settings.address, f"stopped answering "
                                          f"({self._unanswered} consecutive calls got no answer)")
-        metadata = self.settings.metadata + extra_metadata
+        metadata = self.settings.metadata + extra_metadata + made_up
         timeout = self.settings.deadline if deadline is None else deadline
         started = time.monotonic()
         response: M | None = None
@@ -216,14 +218,17 @@ class UserApiClient:
                                 response if isinstance(response, Message) else None, trailers))
         return Reply(method, code, details, response, elapsed,
                      self.grpcurl(method, shown, extra_metadata,
-                                  authorization_secret=authorization_secret), trailing)
+                                  authorization_secret=authorization_secret, made_up=made_up),
+                     trailing)
 
     def grpcurl(self, method: str, shown: dict[str, str],
                 extra_metadata: tuple[tuple[str, str], ...] = (), *, secret: bool = True,
-                authorization_secret: bool = True) -> str:
+                authorization_secret: bool = True,
+                made_up: tuple[tuple[str, str], ...] = ()) -> str:
         """A grpcurl command that repeats the call, with every credential redacted (`secret=False`:
         the refresh token is generated garbage, shown as it is; `authorization_secret=False`: the
-        call's authorization value is made up, shown as show_authorization shows it)."""
+        call's authorization value is made up, shown as show_authorization shows it; `made_up`:
+        metadata the suite made up, shown as it is save for any issued token inside it)."""
         parts = ["grpcurl"]
         if self.settings.plaintext:
             parts.append("-plaintext")
@@ -239,6 +244,8 @@ class UserApiClient:
             shown_value = show_authorization(value, secret=is_secret) \
                 if key.lower() == "authorization" else redact(value, "value")
             parts += ["-H", f"{key}: {shown_value}"]
+        parts += [part for key, value in made_up
+                  for part in ("-H", f"{key}: {SECRETS.scrub(value)}")]
         shown = {k: (redact(v) if k == "refresh_token" and v and secret else v)
                  for k, v in shown.items()}
         parts += ["-d", json.dumps(shown), self.settings.address, method.lstrip("/")]

@@ -53,7 +53,6 @@ PENDING = {
     "RT-21": "issue 15 (access-token expiry)",
     "RT-22": "issue 15 (independent token families)",
     "RT-23": "issue 12 (weak HMAC secrets)",
-    "RT-24": "issue 12 (identity from metadata)",
     "LD-01": "issue 16 (the load command)",
     "LD-02": "issue 16",
     "LD-03": "issue 16",

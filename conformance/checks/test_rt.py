@@ -308,19 +308,33 @@ def test_rt11_rotated_out_refresh_token_is_unauthenticated(target: TargetSession
 @pytest.mark.requirement("RT-12")
 def test_rt12_replaying_a_rotated_out_token_revokes_its_family(target: TargetSession) -> None:
     """RT-12: reuse detection: after a rotated-out refresh token is replayed (past the grace
-    window), the newest refresh token of its family is rejected too (RFC 9700 §4.14.2; ASVS 5.0
-    10.4.5). The chain T0 -> T1 -> T2 first proves that a successor works; T1 is replayed and T2,
-    the newest, must then be rejected. `skip` when the target does not rotate (RT-10)."""
+    window), the newest refresh token of its family is rejected too (RFC 9700 §4.14.2: the
+    server revokes the active refresh token, whichever party replayed; ASVS 5.0 10.4.5). The chain
+    T0 -> T1 -> T2 -> T3 first proves that successors work; T1 is replayed and T3, the newest,
+    must then be rejected. `skip` when the target does not rotate (RT-10).
+
+    Near-misses this rules out, by scope of revocation: the replayed token alone (its family
+    lives on: fault reuse-not-detected); the replayed token and its direct successor (fault
+    reuse-revokes-only-the-successor: T1's successor is T2, not the newest T3); a token that
+    stays valid after rotation (rotated-refresh-token-still-valid); a revocation that works
+    only for the family's first token (fault reuse-revokes-the-family-named-by-the-token: the
+    family id taken from T0), which is why T1 is replayed, not T0. Revoking every token issued
+    after the replayed one, or every family of the user, revokes T3 and passes (the latter is
+    RT-22's concern). Out of reach from outside: a revocation walk bounded at two or more steps (it
+    needs a longer chain than this one per step), one that lands later than the next call (a
+    queue), and the family's access tokens (RFC 9700 §4.14.2 names refresh tokens; a
+    self-contained access token cannot be revoked before it expires)."""
     first = target.fresh_tokens().refresh_token
-    rotated_out = rotate(target, first, "refresh the minted token")
-    newest = rotate(target, rotated_out, "refresh its successor (see RT-13)")
+    replayed = rotate(target, first, "refresh the minted token")
+    successor = rotate(target, replayed, "refresh its successor (see RT-13)")
+    newest = rotate(target, successor, "refresh the successor's successor (see RT-13)")
     wait_past_grace(target)
-    replay = target.refresh(rotated_out)
+    replay = target.refresh(replayed)
     reply = target.refresh(newest)
     ensure_status(reply, REJECTED, "Replay of a rotated-out token did not revoke its family",
-                  expected=f"the newest refresh token {redact(newest)} rejected after "
-                  f"{redact(rotated_out)}, rotated out, was replayed (the replay answered "
-                  f"{replay.status})")
+                  expected=f"the newest refresh token {redact(newest)} (T3 of T0 -> T1 -> T2 -> "
+                  f"T3) rejected after T1 {redact(replayed)}, rotated out two refreshes before, "
+                  f"was replayed (the replay answered {replay.status})")
 
 
 @pytest.mark.requirement("RT-13")
@@ -509,6 +523,88 @@ def test_rt20_get_me_accepts_the_scheme_in_any_case(target: TargetSession) -> No
     ensure(reply.ok, "GetMe refused the scheme in lower case",
            expected="OK for `authorization: bearer <token>` (the scheme is case-insensitive), as "
            "for `Bearer <token>`", received=reply.status, reply=reply)
+
+
+# RT-24: identity metadata that gateways, proxies and frameworks set for the app behind them, each
+# naming a made-up user: an email where the header carries one, else a user id.
+OTHER_EMAIL = "other@example.com"
+OTHER_USER_ID = "7d0f5c2e-3a41-4b6e-9c58-2e1b0a9f6d34"
+IDENTITY_METADATA: tuple[tuple[str, str], ...] = (
+    ("x-user", OTHER_EMAIL),
+    ("x-user-id", OTHER_USER_ID),
+    ("x-user-email", OTHER_EMAIL),
+    ("x-forwarded-user", OTHER_EMAIL),                   # oauth2-proxy, Traefik forward auth
+    ("x-forwarded-email", OTHER_EMAIL),
+    ("x-forwarded-preferred-username", OTHER_EMAIL),
+    ("x-remote-user", OTHER_EMAIL),                      # Apache, nginx REMOTE_USER
+    ("remote-user", OTHER_EMAIL),
+    ("x-auth-request-user", OTHER_EMAIL),                # nginx auth_request, oauth2-proxy
+    ("x-auth-request-email", OTHER_EMAIL),
+    ("x-authenticated-userid", OTHER_USER_ID),           # Kong
+    ("x-consumer-id", OTHER_USER_ID),
+    ("x-goog-authenticated-user-email", f"accounts.google.com:{OTHER_EMAIL}"),  # Google IAP
+    ("x-ms-client-principal-name", OTHER_EMAIL),         # Azure App Service authentication
+    ("x-ms-client-principal-id", OTHER_USER_ID),
+    ("x-amzn-oidc-identity", OTHER_USER_ID),             # AWS ALB authentication
+)
+
+
+@pytest.mark.requirement("RT-24")
+def test_rt24_identity_metadata_never_changes_the_user(target: TargetSession,
+                                                       request: pytest.FixtureRequest) -> None:
+    """RT-24: GetMe names the access token's user whatever identity metadata the call also
+    carries: with the live access token and gateway identity headers naming another user
+    (`x-user: other@example.com`, ...), the answer equals the plain call's, OK with the same
+    uuid (RFC 6750 §2.1: the token is the credential; OWASP ASVS 5.0 8.3.1; CWE-290: spoofed
+    identity). One call carries every header of IDENTITY_METADATA; only when its answer differs
+    is each header sent alone, to name the ones that change it.
+
+    Decided from the catalogue's "never changes the answer": a refusal of the valid token
+    because a header is present (PERMISSION_DENIED, UNAUTHENTICATED, ...) changes the answer too
+    and fails, with a message that tells it from impersonation; a refusal of the headers only
+    together, with each alone harmless, passes with a note. Out of reach from outside: a server
+    that trusts a header only when it names a user it knows (the suite knows one user), and a
+    header name not in the list."""
+    tokens = target.fresh_tokens()
+    access_token = tokens.access_token or target.refreshed(
+        tokens.refresh_token, "refresh a freshly minted token").auth_token.token
+    authorization = f"Bearer {access_token}"
+    control = target.client.get_me(authorization)
+    if not access_token or not control.ok or control.response is None:
+        raise CannotEvaluate(f"precondition failed: GetMe refused the live access token "
+                             f"({control.status}); see RT-04")
+    owner = control.response.user.uuid
+    together = target.client.get_me(authorization, made_up=IDENTITY_METADATA)
+    if same_user(together, owner):
+        return
+    if together.code is grpc.StatusCode.UNAVAILABLE:
+        raise CannotEvaluate(f"the target stopped answering: GetMe got {together.status}")
+    alone = {key: target.client.get_me(authorization, made_up=((key, value),))
+             for key, value in IDENTITY_METADATA}
+    changed = {key: reply for key, reply in alone.items() if not same_user(reply, owner)}
+    if not changed:
+        plugin.pass_note(request.node, f"every identity header at once got "
+                         f"{answer_of(together)}; each alone leaves GetMe's answer unchanged")
+        return
+    another = [key for key, reply in changed.items() if reply.ok]
+    raise violation("Identity metadata changed GetMe's user" if another else
+                    "Identity metadata made GetMe refuse a valid access token",
+                    expected=f"OK with the token's user {owner}, as the plain call, for the live "
+                    "access token with identity metadata naming another user",
+                    received="; ".join(f"`{key}: {dict(IDENTITY_METADATA)[key]}` got "
+                                       f"{answer_of(reply)}" for key, reply in changed.items()),
+                    reply=changed[another[0] if another else next(iter(changed))])
+
+
+def same_user(reply: Reply[pb.GetMeResponse], owner: str) -> bool:
+    return reply.ok and reply.response is not None and reply.response.user.uuid == owner
+
+
+def answer_of(reply: Reply[pb.GetMeResponse]) -> str:
+    if not reply.ok or reply.response is None:
+        return reply.status
+    user = reply.response.user
+    return f"OK with another user: uuid {user.uuid or '(empty)'}, email {user.email or '(empty)'}"
 
 
 # Helpers: chains, rotation, grace, bursts ------------------------------------------------------

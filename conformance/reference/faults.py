@@ -82,6 +82,14 @@ FAULTS: dict[str, Fault] = _faults(
           "stays valid: after a burst, two refresh tokens work."),
     Fault("reuse-not-detected", _ids("RT-12"),
           "Replaying a rotated-out token is refused, but its family is not revoked."),
+    # Its successor's revocation is what RT-19 compares as family-revoked: one answer still.
+    Fault("reuse-revokes-only-the-successor", _ids("RT-12"),
+          "Replaying a rotated-out token revokes it and its direct successor only: the family's "
+          "later tokens live on."),
+    # A replay of the family's first token revokes it: the check must replay a later one.
+    Fault("reuse-revokes-the-family-named-by-the-token", _ids("RT-12"),
+          "On reuse the server revokes the family whose id is the replayed token's hash, the id "
+          "a family takes from its first token: only a replay of that token revokes it."),
     Fault("rotated-refresh-token-unusable", _ids("RT-13"),
           "The refresh token a refresh returns is not the one stored: the chain breaks."),
     Fault("rotation-not-atomic", _ids("RT-14"),
@@ -97,6 +105,9 @@ FAULTS: dict[str, Fault] = _faults(
           "Rotated-out and revoked refresh tokens get messages that differ from an unknown one."),
     Fault("get-me-scheme-case-sensitive", _ids("RT-20"),
           "GetMe accepts only the exact scheme `Bearer`, not `bearer`."),
+    Fault("get-me-trusts-identity-header", _ids("RT-24"),
+          "GetMe with a valid access token answers with the user `x-forwarded-email` names "
+          "(provisioned on first sight), as an app behind oauth2-proxy trusts it."),
     # FZ: robustness under malformed input --------------------------------------------------
     Fault("error-trailer-leaks-traceback", _ids("FZ-04"),
           "Refresh answers carry a stack trace in the trailing metadata x-debug-trace."),

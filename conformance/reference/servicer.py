@@ -21,7 +21,13 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from conformance.proto import pb, pb_grpc
 from conformance.reference import checksummed, mutations
 from conformance.reference.ratelimit import TokenBucket, throttled
-from conformance.reference.store import Rotation, RotationOutcome, Store, StoredUser
+from conformance.reference.store import (
+    Rotation,
+    RotationOutcome,
+    Store,
+    StoredUser,
+    hash_token,
+)
 
 __all__ = ["UNDECODABLE", "Behaviour", "UserApiServicer"]
 
@@ -188,7 +194,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                 self._token_key(presented), self._token_key(successor),
                 reuse_grace=self.behaviour.reuse_grace,
                 atomic=not self.fault("rotation-not-atomic"),
-                detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept))
+                detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept),
+                revoke_successor_only=self.fault("reuse-revokes-only-the-successor"),
+                family_is_token=self.fault("reuse-revokes-the-family-named-by-the-token"))
         finally:
             self._in_flight.discard(presented)
         if rotation.outcome is RotationOutcome.UNKNOWN:
@@ -271,7 +279,20 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         user = self.store.user(user_uuid) if user_uuid else None
         if user is None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_BEARER)
+        if self.fault("get-me-trusts-identity-header"):
+            user = self._forwarded_user(context) or user
         return pb.GetMeResponse(user=self._user_message(user))
+
+    def _forwarded_user(self, context: grpc.ServicerContext) -> StoredUser | None:
+        """Fault get-me-trusts-identity-header: the user an `x-forwarded-email` names (as
+        oauth2-proxy sets it), provisioned on first sight as an app behind such a proxy does."""
+        email = next((str(value) for key, value in context.invocation_metadata()
+                      if key == "x-forwarded-email"), None)
+        if not email:
+            return None
+        known = self.store.user_by_email(email)
+        return known or StoredUser(str(uuid_lib.uuid5(uuid_lib.NAMESPACE_URL, f"mailto:{email}")),
+                                   email, {"role": "ROLE_USER"})
 
     def _bearer_faults(self, authorization: str | None) -> re.Match[str] | None:
         """The lenient parsers of RT-09's faults: the token after a prefix match of the Bearer
@@ -344,8 +365,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
     def _new_family(self, user: StoredUser) -> str:
         """The first refresh token of a new token family (a login)."""
         refresh_token = self._new_refresh_token()
-        self.store.add_refresh_token(self._token_key(refresh_token), user.uuid,
-                                     family_id=str(uuid_lib.uuid4()))
+        family_id = hash_token(self._token_key(refresh_token)) if self.fault(
+            "reuse-revokes-the-family-named-by-the-token") else str(uuid_lib.uuid4())
+        self.store.add_refresh_token(self._token_key(refresh_token), user.uuid, family_id)
         return refresh_token
 
     def _new_refresh_token(self) -> str:

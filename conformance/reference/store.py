@@ -132,6 +132,12 @@ class Store:
             ).fetchone()
         return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
 
+    def user_by_email(self, email: str) -> StoredUser | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT uuid, email, profile FROM users WHERE email = ?", (email,)).fetchone()
+        return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
+
     # tokens --------------------------------------------------------------
     def add_refresh_token(self, token: str, user_uuid: str, family_id: str) -> None:
         with self._lock:
@@ -163,7 +169,8 @@ class Store:
         return (row[0], row[1], row[2]) if row else None
 
     def rotate(self, token: str, successor: str, *, reuse_grace: float = 0.0,
-               atomic: bool = True, detect_reuse: bool = True, rotate: bool = True) -> Rotation:
+               atomic: bool = True, detect_reuse: bool = True, rotate: bool = True,
+               revoke_successor_only: bool = False, family_is_token: bool = False) -> Rotation:
         """Spend a refresh token and store its successor: exactly one caller wins, a replay
         revokes the family.
 
@@ -198,9 +205,18 @@ class Store:
                 self._db.execute("COMMIT")
                 return Rotation(RotationOutcome.ROTATED, user_uuid, family_id)
             if state == "rotated":
-                if detect_reuse:
+                if revoke_successor_only:  # fault reuse-revokes-only-the-successor
+                    self._db.execute(
+                        "UPDATE refresh_tokens SET state = 'revoked' WHERE token_hash = ? OR "
+                        "rowid = (SELECT MIN(rowid) FROM refresh_tokens WHERE family_id = ? AND "
+                        "rowid > (SELECT rowid FROM refresh_tokens WHERE token_hash = ?))",
+                        (token_hash, family_id, token_hash))
+                elif detect_reuse:
+                    # fault reuse-revokes-the-family-named-by-the-token: the replayed token's
+                    # hash taken for its family's id (which only the family's first token has)
                     self._db.execute("UPDATE refresh_tokens SET state = 'revoked' "
-                                     "WHERE family_id = ?", (family_id,))
+                                     "WHERE family_id = ?",
+                                     (token_hash if family_is_token else family_id,))
                 return Rotation(RotationOutcome.REUSED, user_uuid, family_id, rotated_at)
             return Rotation(RotationOutcome.REVOKED, user_uuid, family_id)
 
