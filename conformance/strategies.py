@@ -274,7 +274,8 @@ def _jwt_parts(token: str) -> tuple[dict[str, object], str, str] | None:
 
 def near_misses(token: str) -> list[tuple[str, str]]:
     """(description, variant) pairs of `token`: truncated, extended, one character changed at the
-    start, middle and end, case swapped; for a JWT also signature stripped and `alg: none`."""
+    start, middle and end, case swapped, followed by a NUL; for a JWT
+    also signature stripped and `alg: none`."""
     out: list[tuple[str, str]] = []
     if len(token) > 1:
         out += [("truncated by its last character", token[:-1]),
@@ -294,6 +295,9 @@ def near_misses(token: str) -> list[tuple[str, str]]:
             out.append((f"with one character changed near the {where} (position {found})",
                         changed))
     out.append(("with its case swapped", token.swapcase()))
+    # What a server reading the token through a C string would
+    # take for the token itself (the table in FZ-02's docstring).
+    out.append(("followed by a NUL and more characters (CWE-158)", token + NUL_TAIL))
     jwt = _jwt_parts(token)
     if jwt is not None:
         header, payload, _ = jwt
@@ -303,6 +307,9 @@ def near_misses(token: str) -> list[tuple[str, str]]:
                 ("re-encoded as an unsigned JWT (alg: none)",
                  f"{_json_segment({**header, 'alg': 'none'})}.{payload}.")]
     return _distinct(token, out)
+
+
+NUL_TAIL = "\x00AAAA"
 
 
 def padded_variants(token: str) -> list[tuple[str, str]]:

@@ -107,6 +107,9 @@ FAULTS: dict[str, Fault] = _faults(
           "A prefix (8+ characters) of an issued refresh token is accepted as the token."),
     Fault("refresh-token-case-insensitive", _ids("FZ-02"),
           "Refresh tokens are matched case-insensitively."),
+    Fault("refresh-token-cut-at-nul", _ids("FZ-02"),
+          "The presented refresh token is cut at its first NUL, as a C library reads a string: "
+          "the live token followed by a NUL and anything is accepted as the token."),
     Fault("refresh-jwt-signature-not-verified", _ids("FZ-01", "FZ-02", "RT-05"),
           "Refresh tokens are JWTs looked up by their jti claim without verifying the "
           "signature: a stripped, forged or alg-none re-encoded token is accepted."),

@@ -297,6 +297,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             time.sleep(min(context.time_remaining() or 0.0, 30.0) + 0.2)  # past the deadline
         if self.fault("refresh-token-whitespace-trimmed"):
             presented = presented.strip()
+        if self.fault("refresh-token-cut-at-nul"):  # as a C string ends at its first NUL
+            presented = presented.partition("\x00")[0]
         return presented
 
     def _token_key(self, token: str) -> str:
