@@ -274,7 +274,7 @@ def _jwt_parts(token: str) -> tuple[dict[str, object], str, str] | None:
 
 def near_misses(token: str) -> list[tuple[str, str]]:
     """(description, variant) pairs of `token`: truncated, extended, one character changed at the
-    start, middle and end, case swapped, followed by a NUL; for a JWT
+    start, middle and end, case swapped, followed by a NUL, one character fullwidth; for a JWT
     also signature stripped and `alg: none`."""
     out: list[tuple[str, str]] = []
     if len(token) > 1:
@@ -295,9 +295,14 @@ def near_misses(token: str) -> list[tuple[str, str]]:
             out.append((f"with one character changed near the {where} (position {found})",
                         changed))
     out.append(("with its case swapped", token.swapcase()))
-    # What a server reading the token through a C string would
-    # take for the token itself (the table in FZ-02's docstring).
+    # What a server reading the token through a C string or a Unicode normaliser
+    # would take for the token itself (the table in FZ-02's docstring).
     out.append(("followed by a NUL and more characters (CWE-158)", token + NUL_TAIL))
+    found = _alnum_index_near(token, 0)
+    if found is not None:
+        out.append((f"with one character in its fullwidth form (position {found}), which "
+                    "Unicode NFKC maps back", token[:found] + _fullwidth(token[found])
+                    + token[found + 1:]))
     jwt = _jwt_parts(token)
     if jwt is not None:
         header, payload, _ = jwt
@@ -310,6 +315,11 @@ def near_misses(token: str) -> list[tuple[str, str]]:
 
 
 NUL_TAIL = "\x00AAAA"
+
+
+def _fullwidth(char: str) -> str:
+    """The fullwidth form of a printable ASCII character (U+FF01 to U+FF5E): NFKC's inverse."""
+    return chr(ord(char) + 0xFEE0)
 
 
 def padded_variants(token: str) -> list[tuple[str, str]]:

@@ -100,7 +100,8 @@ FAULTS: dict[str, Fault] = _faults(
     # FZ: robustness under malformed input --------------------------------------------------
     Fault("error-trailer-leaks-traceback", _ids("FZ-04"),
           "Refresh answers carry a stack trace in the trailing metadata x-debug-trace."),
-    Fault("non-ascii-refresh-token-crashes", _ids("FZ-01", "FZ-04"),
+    # FZ-02's fullwidth near-miss of the live token is non-ASCII too: UNKNOWN is no rejection.
+    Fault("non-ascii-refresh-token-crashes", _ids("FZ-01", "FZ-02", "FZ-04"),
           "A non-ASCII refresh token raises an unhandled exception: gRPC answers UNKNOWN with "
           "'Exception calling application: ...'.", crashes=True),
     Fault("refresh-token-prefix-match", _ids("FZ-02"),
@@ -110,6 +111,9 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("refresh-token-cut-at-nul", _ids("FZ-02"),
           "The presented refresh token is cut at its first NUL, as a C library reads a string: "
           "the live token followed by a NUL and anything is accepted as the token."),
+    Fault("refresh-token-nfkc-normalised", _ids("FZ-02"),
+          "The presented refresh token is Unicode NFKC-normalised before the lookup: fullwidth "
+          "forms of its characters are accepted as the token."),
     Fault("refresh-jwt-signature-not-verified", _ids("FZ-01", "FZ-02", "RT-05"),
           "Refresh tokens are JWTs looked up by their jti claim without verifying the "
           "signature: a stripped, forged or alg-none re-encoded token is accepted."),

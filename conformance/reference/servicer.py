@@ -8,6 +8,7 @@ import secrets
 import threading
 import time
 import traceback
+import unicodedata
 import uuid as uuid_lib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -299,6 +300,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             presented = presented.strip()
         if self.fault("refresh-token-cut-at-nul"):  # as a C string ends at its first NUL
             presented = presented.partition("\x00")[0]
+        if self.fault("refresh-token-nfkc-normalised"):
+            presented = unicodedata.normalize("NFKC", presented)
         return presented
 
     def _token_key(self, token: str) -> str:
