@@ -114,6 +114,15 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("refresh-token-nfkc-normalised", _ids("FZ-02"),
           "The presented refresh token is Unicode NFKC-normalised before the lookup: fullwidth "
           "forms of its characters are accepted as the token."),
+    Fault("refresh-token-base64-decoded", _ids("FZ-02"),
+          "Refresh tokens are looked up by the bytes base64.b64decode(altchars='-_', "
+          "validate=True) reads: padding, the other alphabet and spare bits go unnoticed."),
+    Fault("refresh-token-base64-decoded-leniently", _ids("FZ-02"),
+          "Refresh tokens are looked up by the bytes base64.urlsafe_b64decode reads: it also "
+          "skips characters outside the alphabet."),
+    Fault("refresh-token-last-character-unchecked", _ids("FZ-02"),
+          "Refresh tokens are compared at their full length, but over all but their last "
+          "character (an off-by-one memcmp)."),
     Fault("refresh-jwt-signature-not-verified", _ids("FZ-01", "FZ-02", "RT-05"),
           "Refresh tokens are JWTs looked up by their jti claim without verifying the "
           "signature: a stripped, forged or alg-none re-encoded token is accepted."),
