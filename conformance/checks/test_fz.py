@@ -114,7 +114,7 @@ def test_fz02_near_misses_of_a_live_refresh_token_are_rejected(target: TargetSes
     case swapped                                 | a case-insensitive collation; bytes.fromhex,
                                                  | uuid.UUID
     followed by a NUL and more (CWE-158)         | a C string, cut at its first NUL
-    one character fullwidth (U+FF01-FF5E)        | Unicode NFKC before the lookup (CWE-180)
+    one character fullwidth (U+FF01-FF5E)        | Unicode NFKC before the lookup (UAX #15)
     base64: = padding; - _ and + / swapped; four | a lookup by the decoded bytes: a decoder that
       characters outside the alphabet inserted   | pads, reads both alphabets, skips the rest
     JWT: signature stripped (with, without the   | a jti lookup without verifying the signature
