@@ -274,7 +274,9 @@ def _jwt_parts(token: str) -> tuple[dict[str, object], str, str] | None:
 
 def near_misses(token: str) -> list[tuple[str, str]]:
     """(description, variant) pairs of `token`: truncated, extended, one character changed at the
-    start, middle and end, case swapped; for a JWT also signature stripped and `alg: none`."""
+    start, middle and end, case swapped, followed by a NUL, one character fullwidth; for a JWT
+    also signature stripped and `alg: none`; for any other token its last character changed
+    and, in a base64 alphabet, the encodings a decoder reads as the same bytes."""
     out: list[tuple[str, str]] = []
     if len(token) > 1:
         out += [("truncated by its last character", token[:-1]),
@@ -294,8 +296,18 @@ def near_misses(token: str) -> list[tuple[str, str]]:
             out.append((f"with one character changed near the {where} (position {found})",
                         changed))
     out.append(("with its case swapped", token.swapcase()))
+    # What a server reading the token through a C string, a Unicode normaliser or a base64
+    # decoder would take for the token itself (the table in FZ-02's docstring).
+    out.append(("followed by a NUL and more characters (CWE-158)", token + NUL_TAIL))
+    found = _alnum_index_near(token, 0)
+    if found is not None:
+        out.append((f"with one character in its fullwidth form (position {found}), which "
+                    "Unicode NFKC maps back", token[:found] + _fullwidth(token[found])
+                    + token[found + 1:]))
     jwt = _jwt_parts(token)
-    if jwt is not None:
+    if jwt is None:  # a JWT's libraries read these as its own signature: not for a JWT
+        out += _base64_near_misses(token) + _last_character_near_miss(token)
+    else:
         header, payload, _ = jwt
         head = token.split(".")[0]
         out += [("with its JWT signature stripped", f"{head}.{payload}."),
@@ -303,6 +315,57 @@ def near_misses(token: str) -> list[tuple[str, str]]:
                 ("re-encoded as an unsigned JWT (alg: none)",
                  f"{_json_segment({**header, 'alg': 'none'})}.{payload}.")]
     return _distinct(token, out)
+
+
+NUL_TAIL = "\x00AAAA"
+BASE64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+BASE64 = BASE64URL[:62] + "+/"
+_OTHER_ALPHABET = str.maketrans("-_+/", "+/-_")
+
+
+def _fullwidth(char: str) -> str:
+    """The fullwidth form of a printable ASCII character (U+FF01 to U+FF5E): NFKC's inverse."""
+    return chr(ord(char) + 0xFEE0)
+
+
+def _base64_near_misses(token: str) -> list[tuple[str, str]]:
+    """A token in a base64 alphabet as other strings a decoder reads as the same bytes: with its
+    padding, in the other alphabet (`-_` and `+/` swapped), with characters a non-validating
+    decoder skips (RFC 4648 §3.3, §3.5, §5). Not for a JWT, whose standard libraries decode
+    the signature that leniently: their servers accept the variant, and it is the same
+    signature."""
+    if not _is_base64(token):
+        return []
+    out: list[tuple[str, str]] = []
+    padding = -len(token) % 4
+    if padding in (1, 2):  # 4k+3 or 4k+2 characters: a decoder adds = or ==
+        out.append((f"padded with {'=' * padding} to a multiple of four (base64)",
+                    token + "=" * padding))
+    out.append(("in the other base64 alphabet (- _ and + / swapped)",
+                token.translate(_OTHER_ALPHABET)))
+    # Four, so that a decoder skipping them still pads what remains as it pads the token.
+    middle = len(token) // 2
+    out.append(("with four characters outside the base64 alphabet inserted (....)",
+                token[:middle] + "...." + token[middle:]))
+    return out
+
+
+def _last_character_near_miss(token: str) -> list[tuple[str, str]]:
+    """The last character changed: only its spare bits where it has any (4k+3 or 4k+2 base64
+    characters: 2 or 4), which a lenient decoder ignores (a non-canonical encoding); half its
+    class away otherwise (a server that compares all but the last character)."""
+    if _is_base64(token) and -len(token) % 4 in (1, 2):
+        alphabet = BASE64 if any(char in "+/" for char in token) else BASE64URL
+        index = alphabet.index(token[-1]) ^ 1  # the lowest bit: always a spare one
+        return [("with its last character's spare base64 bits set (a non-canonical encoding)",
+                 token[:-1] + alphabet[index])]
+    if token[-1:].isascii() and token[-1:].isalnum():
+        return [("with its last character changed", token[:-1] + _other_in_class(token[-1]))]
+    return []
+
+
+def _is_base64(token: str) -> bool:
+    return bool(token) and all(char in BASE64URL + "+/" for char in token)
 
 
 def padded_variants(token: str) -> list[tuple[str, str]]:

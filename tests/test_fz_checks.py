@@ -4,6 +4,7 @@ frames."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import re
@@ -11,10 +12,14 @@ import shlex
 import sqlite3
 import threading
 import time
+import unicodedata
+import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
+import jwt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,7 +33,7 @@ from conformance.proto import GET_ME_METHOD, REFRESH_METHOD
 from conformance.redact import SECRETS, redact
 from conformance.reference import ReferenceServer
 from conformance.reference.lenient import decode_leniently
-from conformance.strategies import Tagged
+from conformance.strategies import Tagged, near_misses
 
 TOKEN = "Zk3_a9-QpL0xYw2Vb7Nc4Md1Re8Sf5Tg6Uh0Ij9Kl2Mn"
 
@@ -339,3 +344,105 @@ def test_fz09_a_stock_server_rejects_each_frame_and_the_reproduce_line_hides_the
     # the calls carry the token for FZ-04's echo scan
     assert all(record.presented == live for record in client.log.snapshot()[1:])
     assert client.refresh(live).ok  # and it is still live: no frame spent it
+
+
+# FZ-02: the servers that almost compare as issued, and the near-miss that reaches each --------
+def _b64(text: str, *, strict: bool = True) -> bytes | None:
+    """What a base64 decoder reads from text, padded as needed (None: undecodable)."""
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=strict)
+    except ValueError:  # binascii.Error is one
+        return None
+
+
+def _same_b64(presented: str, live: str) -> bool:
+    return _b64(presented) is not None and _b64(presented) == _b64(live)
+
+
+def _jti(token: str) -> object:
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("jti")
+    except jwt.PyJWTError:
+        return None
+
+
+URLSAFE_43 = TOKEN[:43]   # 4k+3 characters, with - and _: the shape of token_urlsafe(32)
+URLSAFE_42 = TOKEN[:42]   # 4k+2
+HEX = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+TILDE_DOT = "rt.Zk3a9QpL0xYw2Vb7Nc4M~d1Re8Sf5Tg6Uh0Ij9Kl2Mn"
+UUID = "0f8c9d2e-4b1a-4c3d-9e8f-7a6b5c4d3e2f"
+JWT = jwt.encode({"jti": "Zk3a9QpL0xYw", "iat": 1}, "k" * 32, algorithm="HS256")
+ALL_SHAPES = (TOKEN, URLSAFE_43, URLSAFE_42, HEX, TILDE_DOT, UUID, JWT)
+SHAPE_NAMES = dict(zip(ALL_SHAPES, ("urlsafe-44", "urlsafe-43", "urlsafe-42", "hex", "tilde-dot",
+                                    "uuid", "jwt"), strict=True))
+# (server, how it compares the presented refresh token with the live one, the live shapes for
+# which FZ-02 must reach it). Each row fails if FZ-02 stops trying the near-miss that reaches it.
+NEAR_MISS_SERVERS: list[tuple[str, Callable[[str, str], bool], tuple[str, ...]]] = [
+    ("cut at the first NUL (a C string, CWE-158)",
+     lambda p, live: p.partition("\x00")[0] == live, ALL_SHAPES),
+    ("Unicode NFKC before the lookup",
+     lambda p, live: unicodedata.normalize("NFKC", p) == live, ALL_SHAPES),
+    ("trailing = stripped", lambda p, live: p.rstrip("=") == live, (URLSAFE_43, URLSAFE_42)),
+    ("one base64 alphabet for both (+/ read as -_)",
+     lambda p, live: p.translate(str.maketrans("+/", "-_")) == live,
+     (TOKEN, URLSAFE_43, URLSAFE_42)),
+    ("base64-decoded, of the same length (spare bits ignored)",
+     lambda p, live: len(p) == len(live) and p[:-1] == live[:-1] and _same_b64(p, live),
+     (URLSAFE_43, URLSAFE_42)),
+    ("base64-decoded (a strict alphabet)", _same_b64, (TOKEN, URLSAFE_43, URLSAFE_42)),
+    ("base64-decoded, characters outside the alphabet skipped",
+     lambda p, live: len(p) > len(live) + 1 and _b64(p, strict=False) == _b64(live),
+     (TOKEN, URLSAFE_43, HEX)),
+    ("all but the last character compared",
+     lambda p, live: len(p) == len(live) and p[:-1] == live[:-1],
+     (TOKEN, URLSAFE_43, URLSAFE_42, HEX, TILDE_DOT, UUID)),
+    ("the first 32 characters compared", lambda p, live: p[:32] == live[:32], ALL_SHAPES),
+    ("case-insensitive", lambda p, live: p.lower() == live.lower(), ALL_SHAPES),
+    ("hex-decoded (bytes.fromhex)", lambda p, live: _fromhex(p) == bytes.fromhex(live), (HEX,)),
+    ("parsed as a UUID", lambda p, live: _uuid(p) == uuid.UUID(live), (UUID,)),
+    ("a JWT's jti looked up, its signature not verified",
+     lambda p, live: _jti(p) == _jti(live), (JWT,)),
+]
+
+
+def _fromhex(text: str) -> bytes | None:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return None
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize(("server", "live"), [
+    pytest.param(server, live, id=f"{server} | {SHAPE_NAMES[live]}")
+    for server, _, shapes in NEAR_MISS_SERVERS for live in shapes])
+def test_fz02_reaches_each_server_that_almost_compares_as_issued(server: str, live: str) -> None:
+    accepts = next(accepts for name, accepts, _ in NEAR_MISS_SERVERS if name == server)
+    reached = [description for description, variant in near_misses(live) if accepts(variant, live)]
+    assert reached, f"no near-miss of {live!r} reaches a server that is {server}"
+
+
+def test_fz02_a_correct_jwt_server_rejects_every_near_miss() -> None:
+    """PyJWT decodes a signature leniently (padding, the other alphabet, spare bits): FZ-02 does
+    not send those for a JWT, and everything it sends fails verification."""
+    for description, variant in near_misses(JWT):
+        with pytest.raises(jwt.PyJWTError):
+            jwt.decode(variant, "k" * 32, algorithms=["HS256"])
+        assert "base64" not in description
+
+
+def test_fz02_the_encoding_near_misses_differ_only_as_strings() -> None:
+    variants = dict(near_misses(URLSAFE_43))
+    assert variants["followed by a NUL and more characters (CWE-158)"].startswith(
+        URLSAFE_43 + "\x00")
+    decoded = {_b64(variants[description]) for description in (
+        "padded with = to a multiple of four (base64)",
+        "in the other base64 alphabet (- _ and + / swapped)",
+        "with its last character's spare base64 bits set (a non-canonical encoding)")}
+    assert decoded == {_b64(URLSAFE_43)}   # the same bytes for a decoder; other strings

@@ -99,11 +99,34 @@ def test_fz01_malformed_refresh_tokens_are_rejected(target: TargetSession,
 
 @pytest.mark.requirement("FZ-02")
 def test_fz02_near_misses_of_a_live_refresh_token_are_rejected(target: TargetSession) -> None:
-    """FZ-02: near-misses of a live refresh token are rejected (RFC 6749 §6, §10.4, §10.10):
-    truncated, extended, one character changed at the start, middle and end, case swapped; for
-    a JWT also the signature stripped and an `alg: none` re-encoding. Every near-miss is
+    """FZ-02: near-misses of a live refresh token are rejected (RFC 6749 §6, §10.4, §10.10): a
+    refresh token is compared as issued, so any other string is unknown. Every near-miss is
     presented while the live token is still unused, so that a server matching loosely would
-    find it active."""
+    find it active (one login; the first accepted near-miss ends the check).
+
+    Near-miss tried (conformance/strategies.py)  | the server that takes it for the token
+    ---------------------------------------------+---------------------------------------------
+    truncated: last, first character; half       | a prefix match (LIKE :t || '%', startswith)
+    extended by one character: end, start        | a substring or stored-length compare
+    one character changed: start, middle, last   | a compare of part of the token (its first N
+      but one; the last (half its class away, or | characters, a suffix; an off-by-one memcmp);
+      only its spare bits in 4k+2/4k+3 base64)   | a base64 decoder ignoring spare bits
+    case swapped                                 | a case-insensitive collation; bytes.fromhex,
+                                                 | uuid.UUID
+    followed by a NUL and more (CWE-158)         | a C string, cut at its first NUL
+    one character fullwidth (U+FF01-FF5E)        | Unicode NFKC before the lookup (UAX #15)
+    base64: = padding; - _ and + / swapped; four | a lookup by the decoded bytes: a decoder that
+      characters outside the alphabet inserted   | pads, reads both alphabets, skips the rest
+    JWT: signature stripped (with, without the   | a jti lookup without verifying the signature
+      last dot); re-encoded with alg: none       | (or accepting alg: none)
+
+    Not tried, and why: for a JWT, padding, the other alphabet and the spare bits of its
+    signature (the standard libraries, PyJWT among them, decode it that leniently: a server
+    verifying the signature takes the same signature, and cannot be told from one that
+    compares loosely); a lenient decoder's white space and percent-decoding are FZ-03's;
+    comparisons that depend on what the server stores beside the token (a lookup by user, a
+    short hash, a cache keyed by prefix) or on timing cannot be provoked with a near-miss of
+    one live token from outside."""
     live = target.fresh_tokens().refresh_token
     for description, near_miss in near_misses(live):
         reply = target.refresh(near_miss)

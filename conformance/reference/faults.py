@@ -111,13 +111,29 @@ FAULTS: dict[str, Fault] = _faults(
     # FZ: robustness under malformed input --------------------------------------------------
     Fault("error-trailer-leaks-traceback", _ids("FZ-04"),
           "Refresh answers carry a stack trace in the trailing metadata x-debug-trace."),
-    Fault("non-ascii-refresh-token-crashes", _ids("FZ-01", "FZ-04"),
+    # FZ-02's fullwidth near-miss of the live token is non-ASCII too: UNKNOWN is no rejection.
+    Fault("non-ascii-refresh-token-crashes", _ids("FZ-01", "FZ-02", "FZ-04"),
           "A non-ASCII refresh token raises an unhandled exception: gRPC answers UNKNOWN with "
           "'Exception calling application: ...'.", crashes=True),
     Fault("refresh-token-prefix-match", _ids("FZ-02"),
           "A prefix (8+ characters) of an issued refresh token is accepted as the token."),
     Fault("refresh-token-case-insensitive", _ids("FZ-02"),
           "Refresh tokens are matched case-insensitively."),
+    Fault("refresh-token-cut-at-nul", _ids("FZ-02"),
+          "The presented refresh token is cut at its first NUL, as a C library reads a string: "
+          "the live token followed by a NUL and anything is accepted as the token."),
+    Fault("refresh-token-nfkc-normalised", _ids("FZ-02"),
+          "The presented refresh token is Unicode NFKC-normalised before the lookup: fullwidth "
+          "forms of its characters are accepted as the token."),
+    Fault("refresh-token-base64-decoded", _ids("FZ-02"),
+          "Refresh tokens are looked up by the bytes base64.b64decode(altchars='-_', "
+          "validate=True) reads: padding, the other alphabet and spare bits go unnoticed."),
+    Fault("refresh-token-base64-decoded-leniently", _ids("FZ-02"),
+          "Refresh tokens are looked up by the bytes base64.urlsafe_b64decode reads: it also "
+          "skips characters outside the alphabet."),
+    Fault("refresh-token-last-character-unchecked", _ids("FZ-02"),
+          "Refresh tokens are compared at their full length, but over all but their last "
+          "character (an off-by-one memcmp)."),
     Fault("refresh-jwt-signature-not-verified", _ids("FZ-01", "FZ-02", "RT-05"),
           "Refresh tokens are JWTs looked up by their jti claim without verifying the "
           "signature: a stripped, forged or alg-none re-encoded token is accepted."),

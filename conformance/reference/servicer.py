@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import re
 import secrets
 import threading
 import time
 import traceback
+import unicodedata
 import uuid as uuid_lib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,6 +109,18 @@ def _served(method: Callable[[Any, Request, grpc.ServicerContext], Response],
                     self.unhandled_exceptions += 1
             raise
     return serve
+
+
+def _decoded_key(token: str, *, validate: bool = True) -> str:
+    """Faults refresh-token-base64-decoded(-leniently): the bytes a base64 decoder reads from
+    the token, padded as needed; it reads `-_` and `+/` alike and ignores spare bits, and unless
+    it validates, skips characters outside the alphabet (Python's urlsafe_b64decode)."""
+    try:
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_",
+                                   validate=validate)
+    except (binascii.Error, ValueError):
+        return f"undecodable:{token}"
+    return f"bytes:{decoded.hex()}"
 
 
 class UserApiServicer(pb_grpc.UserApiServiceServicer):
@@ -318,11 +333,16 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             time.sleep(min(context.time_remaining() or 0.0, 30.0) + 0.2)  # past the deadline
         if self.fault("refresh-token-whitespace-trimmed"):
             presented = presented.strip()
+        if self.fault("refresh-token-cut-at-nul"):  # as a C string ends at its first NUL
+            presented = presented.partition("\x00")[0]
+        if self.fault("refresh-token-nfkc-normalised"):
+            presented = unicodedata.normalize("NFKC", presented)
         return presented
 
     def _token_key(self, token: str) -> str:
         """What the store indexes a refresh token by: the token itself, unless a fault compares
-        loosely (a case-insensitive collation; an unverified JWT's jti claim)."""
+        loosely (a case-insensitive collation; an unverified JWT's jti claim; decoded bytes;
+        all but the last character)."""
         if self.fault("refresh-token-case-insensitive"):
             return token.lower()
         if self.fault("refresh-jwt-signature-not-verified"):
@@ -330,6 +350,12 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                 return str(jwt.decode(token, options={"verify_signature": False})["jti"])
             except (jwt.PyJWTError, KeyError):
                 return token
+        if self.fault("refresh-token-base64-decoded"):
+            return _decoded_key(token)
+        if self.fault("refresh-token-base64-decoded-leniently"):
+            return _decoded_key(token, validate=False)
+        if self.fault("refresh-token-last-character-unchecked"):  # an off-by-one memcmp
+            return f"{len(token)}:{token[:-1]}"
         return token
 
     def _loose_match_faults(self, presented: str, successor: str, rotation: Rotation,
