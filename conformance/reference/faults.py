@@ -93,6 +93,12 @@ FAULTS: dict[str, Fault] = _faults(
           "Access tokens are unsigned JWTs (`alg: none`)."),
     Fault("jwt-lifetime-mismatch", _ids("RT-18"),
           "JWT access tokens have exp - iat four times the stated expires_in."),
+    Fault("jwt-access-tokens-weak-secret", _ids("RT-23"),
+          "Access tokens are HS256 JWTs signed with the key `secret`, and GetMe trusts any JWT "
+          "that verifies with it (stateless): a forged one names any user."),
+    Fault("jwt-refresh-tokens-weak-secret", _ids("RT-23"),
+          "Refresh tokens are HS384 JWTs signed with the Spring Security tutorials' key, "
+          "base64-decoded (stored, so no forgery is accepted)."),
     Fault("refresh-error-oracle", _ids("RT-19"),
           "Rotated-out and revoked refresh tokens get messages that differ from an unknown one."),
     Fault("get-me-scheme-case-sensitive", _ids("RT-20"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
 import secrets
@@ -9,6 +10,7 @@ import threading
 import time
 import traceback
 import uuid as uuid_lib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -54,6 +56,13 @@ TRAILER_TRACE = ('Traceback (most recent call last): File "/srv/app/tokens.py", 
 # Flavour hex-refresh-tokens: its refresh tokens, and the only form it takes for one.
 HEX_TOKEN = re.compile(r"[0-9a-f]{64}")
 HUGE_TOKEN = 512 * 1024
+# RT-23's faults: keys from the list of well-known weak secrets. `secret`, as countless
+# tutorials; the Spring Security tutorials' key, which JJWT base64-decodes (48 bytes: HS384).
+WEAK_ACCESS_JWT_KEY = b"secret"
+WEAK_REFRESH_JWT_KEY = base64.b64decode(
+    "404E635266556A586E3272357538782F413F4428472B4B6250645367566B5970")
+# PyJWT warns of a short HMAC key; here it is the point of a fault.
+warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
 # What the lenient decoder of fault refresh-accepts-wire-garbage passes on for undecodable bytes
 # (None would make the gRPC library fail the call itself).
 UNDECODABLE = pb.RefreshAccessTokenRequest()
@@ -265,6 +274,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if match is None and self.fault("get-me-invalid-argument-without-bearer"):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, INVALID_REQUEST)
         user_uuid = self.store.access_token_user(match.group(1)) if match else None
+        if user_uuid is None and match and self.fault("jwt-access-tokens-weak-secret"):
+            user_uuid = self._stateless_jwt_user(match.group(1))
         if user_uuid is None and match and self.fault("get-me-accepts-refresh-token"):
             state = self.store.refresh_token_state(match.group(1))
             user_uuid = state[2] if state and state[0] == "active" else None
@@ -272,6 +283,15 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if user is None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_BEARER)
         return pb.GetMeResponse(user=self._user_message(user))
+
+    def _stateless_jwt_user(self, token: str) -> str | None:
+        """The `sub` of a JWT whose signature verifies with the weak key, as a stateless
+        verifier trusts it (RT-23's fault: it trusts a forged one too)."""
+        try:
+            claims = jwt.decode(token, WEAK_ACCESS_JWT_KEY, algorithms=["HS256"])
+        except jwt.PyJWTError:
+            return None
+        return str(claims.get("sub") or "") or None
 
     def _bearer_faults(self, authorization: str | None) -> re.Match[str] | None:
         """The lenient parsers of RT-09's faults: the token after a prefix match of the Bearer
@@ -357,6 +377,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if self.flavor("jwt-refresh-tokens") or self.fault("refresh-jwt-signature-not-verified"):
             claims = {"jti": secrets.token_urlsafe(32), "iat": int(time.time()), "typ": "refresh"}
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
+        if self.fault("jwt-refresh-tokens-weak-secret"):
+            claims = {"jti": secrets.token_urlsafe(32), "iat": int(time.time()), "typ": "refresh"}
+            return jwt.encode(claims, WEAK_REFRESH_JWT_KEY, algorithm="HS384")
         if self.flavor("hex-refresh-tokens"):
             return secrets.token_hex(32)
         if self.flavor("checksummed-refresh-tokens"):
@@ -368,7 +391,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
 
     def _new_access_token(self, user: StoredUser) -> str:
         if self.flavor("jwt-access-tokens") or self.fault("jwt-alg-none") or self.fault(
-                "jwt-lifetime-mismatch"):
+                "jwt-lifetime-mismatch") or self.fault("jwt-access-tokens-weak-secret"):
             now = int(time.time())
             lifetime = self.behaviour.access_token_lifetime
             if self.fault("jwt-lifetime-mismatch"):
@@ -378,6 +401,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             if self.fault("jwt-alg-none"):
                 # PyJWT wants no key for "none"; its type hints want one
                 return jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
+            if self.fault("jwt-access-tokens-weak-secret"):
+                return jwt.encode(claims, WEAK_ACCESS_JWT_KEY, algorithm="HS256")
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
         return secrets.token_urlsafe(32)
 
