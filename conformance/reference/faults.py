@@ -216,5 +216,7 @@ FLAVORS: dict[str, Flavor] = {
         Flavor("checksummed-refresh-tokens", "Refresh tokens in GitHub's format: `urt_`, 30 "
                "random base62 characters and their CRC32 in 6 base62 characters; a token whose "
                "checksum fails is malformed and gets INVALID_ARGUMENT."),
+        Flavor("jwt-access-tokens-es256", "Access tokens are ES256 JWTs (a P-256 key) with iat, "
+               "exp, sub and a 256-bit jti: no shared secret to guess (RT-23 skips them)."),
     )
 }

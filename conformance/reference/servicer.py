@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import grpc
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf import json_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
@@ -116,6 +117,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self.store = store
         self.behaviour = behaviour
         self._jwt_key = secrets.token_bytes(32)
+        # flavour jwt-access-tokens-es256: an asymmetric key, which RT-23 cannot judge
+        self._es256_key = ec.generate_private_key(ec.SECP256R1()) \
+            if "jwt-access-tokens-es256" in behaviour.flavors else None
         self._calls = 0
         self.unhandled_exceptions = 0   # reported by the plugin for the embedded server
         self._calls_lock = threading.Lock()
@@ -391,7 +395,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
 
     def _new_access_token(self, user: StoredUser) -> str:
         if self.flavor("jwt-access-tokens") or self.fault("jwt-alg-none") or self.fault(
-                "jwt-lifetime-mismatch") or self.fault("jwt-access-tokens-weak-secret"):
+                "jwt-lifetime-mismatch") or self.fault("jwt-access-tokens-weak-secret") or \
+                self._es256_key is not None:
             now = int(time.time())
             lifetime = self.behaviour.access_token_lifetime
             if self.fault("jwt-lifetime-mismatch"):
@@ -403,6 +408,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                 return jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
             if self.fault("jwt-access-tokens-weak-secret"):
                 return jwt.encode(claims, WEAK_ACCESS_JWT_KEY, algorithm="HS256")
+            if self._es256_key is not None:
+                return jwt.encode(claims, self._es256_key, algorithm="ES256")
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
         return secrets.token_urlsafe(32)
 
