@@ -724,8 +724,9 @@ def test_rt23_hmac_jwt_does_not_verify_with_a_weak_secret(target: TargetSession,
     algs = {one.token: signing_alg(one.token) for one in issued}
     hmac_jwts = [one for one in issued
                  if (alg := algs[one.token]) and alg.upper() in HMAC_ALGS][:MAX_JUDGED_JWTS]
+    judged = {one.token for one in hmac_jwts}
     others = Counter(f"{algs[one.token]} JWTs" if algs[one.token] else "opaque"
-                     for one in issued if one not in hmac_jwts)
+                     for one in issued if one.token not in judged)
     aside = ", ".join(f"{count} {what}" for what, count in sorted(others.items()))
     if not hmac_jwts:
         pytest.skip(f"no token issued in the run is an HMAC-signed JWT ({aside} tokens): an "
