@@ -25,7 +25,8 @@ from conformance.proto import pb
 from conformance.target import TargetSession
 from conformance.violations import ensure
 
-__all__ = ["Sample", "Sampled", "ensure_every_response", "responses", "sampled"]
+__all__ = ["IssuedToken", "Sample", "Sampled", "ensure_every_response", "issued_tokens",
+           "responses", "sampled"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,15 @@ class Sampled:
 
     refresh: Reply[pb.RefreshAccessTokenResponse]
     ok_responses: tuple[Sample, ...]
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token the target issued in a response the suite has seen."""
+
+    kind: str     # "access" or "refresh"
+    origin: str   # the response, named as for messages ("refresh response")
+    token: str
 
 
 # Findings a failure lists; a target that breaks a rule in every response breaks it hundreds of
@@ -83,6 +93,28 @@ def responses(target: TargetSession) -> tuple[Sample, ...]:
                    for number, record in enumerate(target.client.log.snapshot(), start=1)
                    if record.response is not None and id(record.response) not in seen)
     return gathered.ok_responses + others
+
+
+def issued_tokens(target: TargetSession) -> tuple[IssuedToken, ...]:
+    """Every access and refresh token the target has issued in the run so far, each once: those
+    of the sample first, then those of every other OK response logged (a refused refresh in the
+    sample leaves the login's and the log's)."""
+    gathered = sampled(target)
+    named = [(one.name, one.message) for one in gathered.ok_responses]
+    seen = {id(message) for _, message in named}
+    named += [(f"{record.method.rsplit('/', 1)[-1]} response (call {number} of the run)",
+               record.response)
+              for number, record in enumerate(target.client.log.snapshot(), start=1)
+              if record.response is not None and id(record.response) not in seen]
+    found: dict[str, IssuedToken] = {}
+    for name, message in named:
+        auth_token = getattr(message, "auth_token", None)
+        if auth_token is None:  # GetMe's response carries none
+            continue
+        for kind, token in (("access", auth_token.token), ("refresh", auth_token.refresh_token)):
+            if token and token not in found:
+                found[token] = IssuedToken(kind, name, token)
+    return tuple(found.values())
 
 
 def ensure_every_response(target: TargetSession, rule: Rule, title: str, expected: str) -> None:

@@ -52,7 +52,6 @@ PENDING = {
     "CT-08": "issue 15",
     "RT-21": "issue 15 (access-token expiry)",
     "RT-22": "issue 15 (independent token families)",
-    "RT-23": "issue 12 (weak HMAC secrets)",
     "LD-01": "issue 16 (the load command)",
     "LD-02": "issue 16",
     "LD-03": "issue 16",

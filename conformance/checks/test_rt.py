@@ -6,6 +6,7 @@ never spend each other's tokens and can run in any order or in parallel.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import Counter
@@ -23,10 +24,21 @@ from conformance.formats import is_bearer_token, is_vschar_token
 from conformance.lookalike import lookalike
 from conformance.proto import pb
 from conformance.redact import redact, show_authorization
+from conformance.samples import IssuedToken, issued_tokens
 from conformance.target import TargetSession
 from conformance.token_analysis import estimate_entropy, parse_jws
 from conformance.tokens import TokenPair
 from conformance.violations import ensure, ensure_status, violation
+from conformance.weak_secrets import (
+    HMAC_ALGS,
+    LIST_NAME,
+    Candidate,
+    candidates,
+    find_weak_secret,
+    forge,
+    signing_alg,
+    weak_secrets,
+)
 
 # RFC 6750 §3.1 / RFC 6749 §5.2: a bad credential is a failed authentication.
 UNAUTHENTICATED = {"UNAUTHENTICATED"}
@@ -769,3 +781,90 @@ def issued_sample(target: TargetSession, size: int) -> dict[str, list[str]]:
 def describe_sample(sample: dict[str, list[str]]) -> str:
     return ", ".join(f"{len(tokens)} {kind}" for kind, tokens in sample.items()) + \
         ", one refresh per fresh login"
+
+
+# RT-23: HMAC-signed JWTs and well-known weak secrets ------------------------------------------
+# Bounds the offline work (about 1 ms a token): a run sees a few hundred tokens.
+MAX_JUDGED_JWTS = 400
+
+
+@pytest.mark.requirement("RT-23")
+def test_rt23_hmac_jwt_does_not_verify_with_a_weak_secret(target: TargetSession,
+                                                          request: pytest.FixtureRequest) -> None:
+    """RT-23: no token in JWT form signed with HS256, HS384 or HS512 verifies with a well-known
+    weak secret (RFC 8725 §3.5: human-memorable keys MUST NOT be used; RFC 7518 §3.2: a key of
+    the hash's size; RFC 6749 §10.10). Judged offline, without an RPC of its own: every access
+    and refresh token issued in the run so far (the sample's login and refresh, then every OK
+    response logged, up to 400 JWTs), against the list the suite ships
+    (conformance/weak_jwt_secrets.txt, its sources named there). On a match for an access
+    token, the suite forges one (the same header and claims, `sub` first of all, a new `jti`,
+    `iat`/`nbf`/`exp` moved to now) and calls GetMe with it: accepted is the proof that anyone
+    can sign in as any user; refused still fails (the key is public) and says so. A refresh
+    token signed with a weak key fails by name; no refresh is spent forging one. `skip` when no
+    token seen is an HMAC-signed JWT (opaque tokens; RS/ES/PS/EdDSA JWTs).
+
+    Near-misses tried: each entry as its UTF-8 bytes, and as what it decodes to where it reads
+    as hex, base64 or base64url (libraries that take the key encoded: jwt.io's "secret base64
+    encoded", JJWT's `Decoders.BASE64` of the Spring tutorials); the empty key and `undefined`,
+    `null`, `None` (a setting left unset, or coerced to text); HS384 and HS512 besides HS256;
+    `alg` in any case (a lenient issuer's `hs256` signs with the same key); tutorial and
+    framework defaults (jwt.io, FastAPI, Spring, Supabase, express-jwt, express-session).
+
+    Not reachable from outside: a weak key that is not on the list (a short or guessable random
+    key: brute force is an offline cracker's job, not a conformance run's); a server that signs
+    with a strong key but also accepts a weak one or the `alg` a token names (RFC 8725 §2.1:
+    forging with each entry would cost an RPC a key, beyond the run's budget; `alg: none` is
+    RT-17's); asymmetric keys (a weak RSA key or HS256 with the public key as secret needs the
+    public key, which the API does not publish); JWE (encrypted) tokens."""
+    issued = issued_tokens(target)
+    algs = {one.token: signing_alg(one.token) for one in issued}
+    hmac_jwts = [one for one in issued
+                 if (alg := algs[one.token]) and alg.upper() in HMAC_ALGS][:MAX_JUDGED_JWTS]
+    judged = {one.token for one in hmac_jwts}
+    others = Counter(f"{algs[one.token]} JWTs" if algs[one.token] else "opaque"
+                     for one in issued if one.token not in judged)
+    aside = ", ".join(f"{count} {what}" for what, count in sorted(others.items()))
+    if not hmac_jwts:
+        pytest.skip(f"no token issued in the run is an HMAC-signed JWT ({aside} tokens): an "
+                    "opaque token has no key to guess, an asymmetric one no shared secret")
+    weak = [(one, key) for one in hmac_jwts if (key := find_weak_secret(one.token))]
+    kinds = sorted({one.kind for one in hmac_jwts})
+    if not weak:
+        plugin.pass_note(request.node, f"{len(hmac_jwts)} HMAC-signed JWTs "
+                         f"({' and '.join(kinds)}) verify with none of the "
+                         f"{len(candidates())} keys of the {len(weak_secrets())} weak secrets"
+                         + (f"; {aside} tokens not judged" if aside else ""))
+        return
+    found = "; ".join(f"the {one.kind} token {redact(one.token)} of the {one.origin} "
+                      f"({algs[one.token]}) verifies with {key.describe()}"
+                      for one, key in {one.kind: (one, key) for one, key in weak}.values())
+    forged_reply, forgery = rt23_forgery(target, weak)
+    raise violation("JWT signed with a well-known weak secret",
+                    expected=f"no HMAC-signed token verifies with any of the {len(weak_secrets())} "
+                    f"well-known weak secrets of {LIST_NAME} (nor the empty key)",
+                    received=f"{found}; {len(weak)} of the {len(hmac_jwts)} HMAC-signed "
+                    "tokens seen verify with a weak secret",
+                    reply=forged_reply, details=forgery)
+
+
+def rt23_forgery(target: TargetSession, weak: list[tuple[IssuedToken, Candidate]],
+                 ) -> tuple[Reply[pb.GetMeResponse] | None, str]:
+    """GetMe with an access token forged with the weak key found, and what its answer shows."""
+    access = next(((one, key) for one, key in weak if one.kind == "access"), None)
+    if access is None:
+        return None, "no access token is signed with a weak key; no refresh is spent forging a " \
+            "refresh token"
+    one, key = access
+    forged = forge(one.token, key, jti=secrets.token_urlsafe(32), now=int(time.time()))
+    reply = target.client.get_me(f"Bearer {forged}")  # a working credential: redacted too
+    parsed = parse_jws(one.token)
+    sub = parsed[1].get("sub") if parsed else None
+    if reply.code is grpc.StatusCode.UNAVAILABLE:  # the key is public whatever GetMe answers
+        return None, f"GetMe with a token forged with that key got {reply.status}"
+    if reply.ok and reply.response is not None:
+        return reply, (f"GetMe accepted {redact(forged)}, forged by the suite with that key (sub "
+                       f"{sub!r}, a new jti, iat and exp moved to now), and answered user.uuid "
+                       f"{reply.response.user.uuid!r}: anyone can sign in as any user")
+    return reply, (f"GetMe refused {redact(forged)}, forged by the suite with that key (sub "
+                   f"{sub!r}, a new jti): the target checks more than the signature (a jti it "
+                   f"issued?), but the key is public all the same ({reply.status})")

@@ -101,6 +101,12 @@ FAULTS: dict[str, Fault] = _faults(
           "Access tokens are unsigned JWTs (`alg: none`)."),
     Fault("jwt-lifetime-mismatch", _ids("RT-18"),
           "JWT access tokens have exp - iat four times the stated expires_in."),
+    Fault("jwt-access-tokens-weak-secret", _ids("RT-23"),
+          "Access tokens are HS256 JWTs signed with the key `secret`, and GetMe trusts any JWT "
+          "that verifies with it (stateless): a forged one names any user."),
+    Fault("jwt-refresh-tokens-weak-secret", _ids("RT-23"),
+          "Refresh tokens are HS384 JWTs signed with the Spring Security tutorials' key, "
+          "base64-decoded (stored, so no forgery is accepted)."),
     Fault("refresh-error-oracle", _ids("RT-19"),
           "Rotated-out and revoked refresh tokens get messages that differ from an unknown one."),
     Fault("get-me-scheme-case-sensitive", _ids("RT-20"),
@@ -237,5 +243,7 @@ FLAVORS: dict[str, Flavor] = {
         Flavor("checksummed-refresh-tokens", "Refresh tokens in GitHub's format: `urt_`, 30 "
                "random base62 characters and their CRC32 in 6 base62 characters; a token whose "
                "checksum fails is malformed and gets INVALID_ARGUMENT."),
+        Flavor("jwt-access-tokens-es256", "Access tokens are ES256 JWTs (a P-256 key) with iat, "
+               "exp, sub and a 256-bit jti: no shared secret to guess (RT-23 skips them)."),
     )
 }

@@ -12,12 +12,14 @@ import time
 import traceback
 import unicodedata
 import uuid as uuid_lib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf import json_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
@@ -63,6 +65,13 @@ TRAILER_TRACE = ('Traceback (most recent call last): File "/srv/app/tokens.py", 
 # Flavour hex-refresh-tokens: its refresh tokens, and the only form it takes for one.
 HEX_TOKEN = re.compile(r"[0-9a-f]{64}")
 HUGE_TOKEN = 512 * 1024
+# RT-23's faults: keys from the list of well-known weak secrets. `secret`, as countless
+# tutorials; the Spring Security tutorials' key, which JJWT base64-decodes (48 bytes: HS384).
+WEAK_ACCESS_JWT_KEY = b"secret"
+WEAK_REFRESH_JWT_KEY = base64.b64decode(
+    "404E635266556A586E3272357538782F413F4428472B4B6250645367566B5970")
+# PyJWT warns of a short HMAC key; here it is the point of a fault.
+warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
 # What the lenient decoder of fault refresh-accepts-wire-garbage passes on for undecodable bytes
 # (None would make the gRPC library fail the call itself).
 UNDECODABLE = pb.RefreshAccessTokenRequest()
@@ -128,6 +137,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self.store = store
         self.behaviour = behaviour
         self._jwt_key = secrets.token_bytes(32)
+        # flavour jwt-access-tokens-es256: an asymmetric key, which RT-23 cannot judge
+        self._es256_key = ec.generate_private_key(ec.SECP256R1()) \
+            if "jwt-access-tokens-es256" in behaviour.flavors else None
         self._calls = 0
         self.unhandled_exceptions = 0   # reported by the plugin for the embedded server
         self._calls_lock = threading.Lock()
@@ -288,6 +300,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if match is None and self.fault("get-me-invalid-argument-without-bearer"):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, INVALID_REQUEST)
         user_uuid = self.store.access_token_user(match.group(1)) if match else None
+        if user_uuid is None and match and self.fault("jwt-access-tokens-weak-secret"):
+            user_uuid = self._stateless_jwt_user(match.group(1))
         if user_uuid is None and match and self.fault("get-me-accepts-refresh-token"):
             state = self.store.refresh_token_state(match.group(1))
             user_uuid = state[2] if state and state[0] == "active" else None
@@ -308,6 +322,15 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         known = self.store.user_by_email(email)
         return known or StoredUser(str(uuid_lib.uuid5(uuid_lib.NAMESPACE_URL, f"mailto:{email}")),
                                    email, {"role": "ROLE_USER"})
+
+    def _stateless_jwt_user(self, token: str) -> str | None:
+        """The `sub` of a JWT whose signature verifies with the weak key, as a stateless
+        verifier trusts it (RT-23's fault: it trusts a forged one too)."""
+        try:
+            claims = jwt.decode(token, WEAK_ACCESS_JWT_KEY, algorithms=["HS256"])
+        except jwt.PyJWTError:
+            return None
+        return str(claims.get("sub") or "") or None
 
     def _bearer_faults(self, authorization: str | None) -> re.Match[str] | None:
         """The lenient parsers of RT-09's faults: the token after a prefix match of the Bearer
@@ -405,6 +428,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if self.flavor("jwt-refresh-tokens") or self.fault("refresh-jwt-signature-not-verified"):
             claims = {"jti": secrets.token_urlsafe(32), "iat": int(time.time()), "typ": "refresh"}
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
+        if self.fault("jwt-refresh-tokens-weak-secret"):
+            claims = {"jti": secrets.token_urlsafe(32), "iat": int(time.time()), "typ": "refresh"}
+            return jwt.encode(claims, WEAK_REFRESH_JWT_KEY, algorithm="HS384")
         if self.flavor("hex-refresh-tokens"):
             return secrets.token_hex(32)
         if self.flavor("checksummed-refresh-tokens"):
@@ -416,7 +442,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
 
     def _new_access_token(self, user: StoredUser) -> str:
         if self.flavor("jwt-access-tokens") or self.fault("jwt-alg-none") or self.fault(
-                "jwt-lifetime-mismatch"):
+                "jwt-lifetime-mismatch") or self.fault("jwt-access-tokens-weak-secret") or \
+                self._es256_key is not None:
             now = int(time.time())
             lifetime = self.behaviour.access_token_lifetime
             if self.fault("jwt-lifetime-mismatch"):
@@ -426,6 +453,10 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             if self.fault("jwt-alg-none"):
                 # PyJWT wants no key for "none"; its type hints want one
                 return jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
+            if self.fault("jwt-access-tokens-weak-secret"):
+                return jwt.encode(claims, WEAK_ACCESS_JWT_KEY, algorithm="HS256")
+            if self._es256_key is not None:
+                return jwt.encode(claims, self._es256_key, algorithm="ES256")
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
         return secrets.token_urlsafe(32)
 
