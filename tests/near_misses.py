@@ -9,7 +9,7 @@ Statuses:
   tests/test_faults.py proves the check trips on it. CT-06 has no fault (the loopback reference
   server cannot show it): its `self_test` proves the check instead.
 - in progress (issue 12): being added by issue 12's other parts (FZ-02, RT-12, RT-23, RT-24);
-  their faults are named when they land.
+  their faults are named when they land (none is left).
 - unreachable: a black-box client cannot provoke or observe it; `why` says what it would need.
 - gap: reachable from outside but not tried yet; `why` says how it could be tried and its cost,
   `priority` ranks it for the next session (1: realistic and cheap, 2: one of the two, 3: low).
@@ -375,9 +375,14 @@ TABLE: dict[str, Review] = {
         tried("no revocation at all (the old token stays valid)", "RFC 9700 §4.14.2",
               "test_rt12_replaying_a_rotated_out_token_revokes_its_family",
               "rotated-refresh-token-still-valid"),
-        in_progress("only the replayed token's direct successor revoked: replay T0 of "
-                    "T0 -> T1 -> T2 -> T3, T3 must be rejected", "RFC 9700 §4.14.2 (the family)",
-                    "test_rt12_replaying_a_rotated_out_token_revokes_its_family"),
+        tried("only the replayed token's direct successor revoked: T1 of T0 -> T1 -> T2 -> T3 "
+              "is replayed, T3 must be rejected", "RFC 9700 §4.14.2 (the family)",
+              "test_rt12_replaying_a_rotated_out_token_revokes_its_family",
+              "reuse-revokes-only-the-successor"),
+        tried("the family named by its first token, so only a replay of T0 revokes it (why T1, "
+              "not T0, is replayed)", "RFC 9700 §4.14.2 (the family)",
+              "test_rt12_replaying_a_rotated_out_token_revokes_its_family",
+              "reuse-revokes-the-family-named-by-the-token"),
         gap("revocation applied asynchronously (a queue): the newest token works for a moment "
             "after the replay", "RFC 9700 §4.14.2", "a fault revoking 0.5 s late; the check "
             "presents the newest at once: 0 extra RPCs", 2),
@@ -445,17 +450,26 @@ TABLE: dict[str, Review] = {
         gap("a cached validation result outlives the token", "RFC 6750 §3.1",
             "GetMe shortly before and after the expiry", 2),
     )),
-    "RT-23": Review(pending="issue 12", near_misses=(
-        in_progress("HS256 access JWTs signed with a public weak secret (`secret`)",
-                    "RFC 8725 §3.5; RFC 7518 §3.2"),
-        in_progress("refresh tokens in JWT form with a weak secret", "RFC 8725 §3.5"),
-        in_progress("a forged token (same sub, new jti) accepted by GetMe", "RFC 6749 §10.10"),
+    "RT-23": Review((
+        tried("HS256 access JWTs signed with a public weak secret (`secret`), and a forged "
+              "token (same sub, new jti) accepted by GetMe", "RFC 8725 §3.5; RFC 7518 §3.2; "
+              "RFC 6749 §10.10", "test_rt23_hmac_jwt_does_not_verify_with_a_weak_secret",
+              "jwt-access-tokens-weak-secret"),
+        tried("refresh tokens in JWT form (HS384) with a weak secret taken base64-decoded, as "
+              "JJWT does", "RFC 8725 §3.5",
+              "test_rt23_hmac_jwt_does_not_verify_with_a_weak_secret",
+              "jwt-refresh-tokens-weak-secret"),
+        gap("a strong signing key, but a weak one still accepted on verification (a key "
+            "rotation that kept the old default)", "RFC 8725 §3.5", "forge with each listed "
+            "key and present it to GetMe: an RPC per key, so a short list of the likeliest", 2),
         unreachable("a strong-looking secret shared across deployments but on no public list",
                     "RFC 8725 §3.5", "needs the other deployment's key"),
     )),
-    "RT-24": Review(pending="issue 12", near_misses=(
-        in_progress("`x-user` or `x-forwarded-email` set to another user changes GetMe's user",
-                    "RFC 6750 §2.1; CWE-290"),
+    "RT-24": Review((
+        tried("`x-forwarded-email` set to another user changes GetMe's user (an app behind "
+              "oauth2-proxy)", "RFC 6750 §2.1; CWE-290",
+              "test_rt24_identity_metadata_never_changes_the_user",
+              "get-me-trusts-identity-header"),
         gap("identity from a gateway's signed assertion parsed without verifying it "
             "(`x-amzn-oidc-data`, `x-goog-iap-jwt-assertion`, `x-jwt-assertion`)",
             "ASVS 5.0 8.3.1; CWE-290", "one GetMe per header with a made-up unsigned JWT; "
@@ -495,9 +509,23 @@ TABLE: dict[str, Review] = {
         tried("any token of the server's shape accepted (one character changed)",
               "RFC 6749 §10.10", "test_fz02_near_misses_of_a_live_refresh_token_are_rejected",
               "unknown-shaped-refresh-token-ok", case="with one character changed near the"),
-        in_progress("the live token cut at its first NUL (`<live>\\x00...`), and Unicode "
-                    "normalisation", "RFC 6749 §10.4; CWE-158, CWE-176",
-                    "test_fz02_near_misses_of_a_live_refresh_token_are_rejected"),
+        tried("the live token cut at its first NUL (C strings)", "RFC 6749 §10.4; CWE-158",
+              "test_fz02_near_misses_of_a_live_refresh_token_are_rejected",
+              "refresh-token-cut-at-nul", case="followed by a NUL and more characters"),
+        tried("the presented token NFKC-normalised (fullwidth forms map back to ASCII)",
+              "RFC 6749 §10.4; CWE-176", "test_fz02_near_misses_of_a_live_refresh_token_are_rejected",
+              "refresh-token-nfkc-normalised", case="in its fullwidth form"),
+        tried("the token base64-decoded before lookup (the other alphabet, `=` padding)",
+              "RFC 6749 App. A.17 (compared as issued); RFC 4648 §5",
+              "test_fz02_near_misses_of_a_live_refresh_token_are_rejected",
+              "refresh-token-base64-decoded", case="in the other base64 alphabet"),
+        tried("a lenient base64 decoder (characters outside the alphabet skipped, spare bits "
+              "ignored)", "RFC 4648 §3.3, §3.5",
+              "test_fz02_near_misses_of_a_live_refresh_token_are_rejected",
+              "refresh-token-base64-decoded-leniently", case="spare base64 bits set"),
+        tried("an off-by-one compare that skips the last character", "RFC 6749 §10.4",
+              "test_fz02_near_misses_of_a_live_refresh_token_are_rejected",
+              "refresh-token-last-character-unchecked"),
         gap("tokens hashed with bcrypt, which ignores input past 72 bytes: a long token "
             "extended at the end refreshes (the Okta 2024 bcrypt bug class)",
             "RFC 6749 §10.4; CWE-1339", "a fault over jwt-refresh-tokens (longer than 72 "
