@@ -44,6 +44,10 @@ FAULTS: dict[str, Fault] = _faults(
           "GetMe rejects access tokens minted by RefreshAccessToken."),
     # An access token presented as refresh token is an unknown one too (RT-07), and the status
     # tells unknown tokens from rotated-out ones (RT-19).
+    # The store's 'no such row' mapped straight to a gRPC status, a common error mapping.
+    Fault("unknown-refresh-token-not-found", _ids("RT-05", "RT-07", "RT-19", "FZ-01", "FZ-02",
+                                                  "FZ-03"),
+          "An unknown refresh token gets NOT_FOUND instead of UNAUTHENTICATED."),
     Fault("unknown-refresh-token-permission-denied", _ids("RT-05", "RT-07", "RT-19", "FZ-01",
                                                           "FZ-02", "FZ-03"),
           "An unknown refresh token gets PERMISSION_DENIED instead of UNAUTHENTICATED."),

@@ -254,6 +254,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if outcome is RotationOutcome.UNKNOWN and self.fault(
                 "unknown-refresh-token-permission-denied"):
             return grpc.StatusCode.PERMISSION_DENIED, self._invalid_grant(presented)
+        if outcome is RotationOutcome.UNKNOWN and self.fault("unknown-refresh-token-not-found"):
+            return grpc.StatusCode.NOT_FOUND, "refresh token not found"
         if (outcome is RotationOutcome.REUSED and self.flavor("aborted-race-losers")
                 and rotation.rotated_at is not None
                 and time.time() - rotation.rotated_at < RACE_WINDOW):
