@@ -360,9 +360,9 @@ TABLE: dict[str, Review] = {
         tried("a rotated-out token refused with INVALID_ARGUMENT", "RFC 6749 §5.2",
               "test_rt11_rotated_out_refresh_token_is_unauthenticated",
               "refused-refresh-token-invalid-argument"),
-        gap("an undeclared grace window of a few seconds (Auth0's reuse interval, Okta's grace "
-            "period, left on)", "RFC 9700 §4.14.2",
-            "the reuse-grace-1s flavour without the declaration is that fault; 0 extra RPCs", 1),
+        tried("an undeclared grace window of a few seconds (Auth0's reuse interval, Okta's "
+              "grace period, left on)", "RFC 9700 §4.14.2",
+              "test_rt11_rotated_out_refresh_token_is_unauthenticated", "undeclared-reuse-grace"),
         unreachable("a rotated-out token accepted again after a restart (rotation state kept in "
                     "memory only)", "RFC 9700 §4.14.2", "needs control of the server's "
                     "lifecycle"),

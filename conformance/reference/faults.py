@@ -87,6 +87,9 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("reuse-not-detected", _ids("RT-12"),
           "Replaying a rotated-out token is refused, but its family is not revoked."),
     # Its successor's revocation is what RT-19 compares as family-revoked: one answer still.
+    Fault("undeclared-reuse-grace", _ids("RT-11", "RT-12", "RT-14"),
+          "A rotated-out refresh token is accepted for 3 s after rotation, a grace window the "
+          "suite is not told of."),
     Fault("reuse-revokes-only-the-successor", _ids("RT-12"),
           "Replaying a rotated-out token revokes it and its direct successor only: the family's "
           "later tokens live on."),

@@ -66,6 +66,11 @@ class ServerOptions:
         self.reuse_grace = max([self.reuse_grace, *(FLAVORS[f].reuse_grace for f in self.flavors)])
 
 
+# Auth0's refresh-token reuse interval and Okta's grace period are set in seconds; left on and
+# undeclared, a few seconds hide a replay from a client that replays at once.
+UNDECLARED_REUSE_GRACE = 3.0
+
+
 class ReferenceServer:
     """The three RPCs plus health checking and reflection, on 127.0.0.1."""
 
@@ -77,7 +82,11 @@ class ReferenceServer:
         behaviour = Behaviour(
             faults=frozenset(self.options.faults), flavors=frozenset(self.options.flavors),
             access_token_lifetime=self.options.access_token_lifetime,
-            reuse_grace=self.options.reuse_grace, latency=self.options.latency_ms / 1000,
+            # Fault undeclared-reuse-grace: a window the suite is not told of (ServerOptions's
+            # stays what was declared).
+            reuse_grace=max(self.options.reuse_grace, UNDECLARED_REUSE_GRACE
+                            if "undeclared-reuse-grace" in self.options.faults else 0.0),
+            latency=self.options.latency_ms / 1000,
             unavailable_every=self.options.unavailable_every,
             stop_after_calls=self.options.stop_after_calls, on_stop=self._stop_soon)
         grpc_options = [("grpc.max_receive_message_length", SMALL_MESSAGE_LIMIT)] \
