@@ -272,9 +272,7 @@ def test_rt09_get_me_without_valid_authorization_is_rejected(
 def rt09_live_access_token(target: TargetSession) -> str:
     """A live access token for RT-09's near-misses; only a b64token can stand in them (else
     `Bearer <token>` is not a Bearer credential to begin with: FT-13 judges that)."""
-    tokens = target.fresh_tokens()
-    access_token = tokens.access_token or target.refreshed(
-        tokens.refresh_token, "refresh a freshly minted token").auth_token.token
+    access_token = live_access_token(target)
     if not is_bearer_token(access_token):
         pytest.skip("the access token is not a b64token, so no near-miss of a Bearer credential "
                     "can be made of it (FT-13 judges its syntax)")
@@ -524,9 +522,7 @@ def test_rt19_refused_refresh_tokens_get_one_answer(target: TargetSession,
 def test_rt20_get_me_accepts_the_scheme_in_any_case(target: TargetSession) -> None:
     """RT-20: GetMe accepts the auth scheme case-insensitively: `authorization: bearer <token>`
     works wherever `Bearer <token>` does (RFC 7235 §2.1; RFC 6750 §2.1)."""
-    tokens = target.fresh_tokens()
-    access_token = tokens.access_token or target.refreshed(
-        tokens.refresh_token, "refresh a freshly minted token").auth_token.token
+    access_token = live_access_token(target)
     control = target.client.get_me(f"Bearer {access_token}")
     if not access_token or not control.ok:
         raise CannotEvaluate(f"precondition failed: GetMe refused the access token with the "
@@ -577,9 +573,7 @@ def test_rt24_identity_metadata_never_changes_the_user(target: TargetSession,
     together, with each alone harmless, passes with a note. Out of reach from outside: a server
     that trusts a header only when it names a user it knows (the suite knows one user), and a
     header name not in the list."""
-    tokens = target.fresh_tokens()
-    access_token = tokens.access_token or target.refreshed(
-        tokens.refresh_token, "refresh a freshly minted token").auth_token.token
+    access_token = live_access_token(target)
     authorization = f"Bearer {access_token}"
     control = target.client.get_me(authorization)
     if not access_token or not control.ok or control.response is None:
@@ -617,6 +611,15 @@ def answer_of(reply: Reply[pb.GetMeResponse]) -> str:
         return reply.status
     user = reply.response.user
     return f"OK with another user: uuid {user.uuid or '(empty)'}, email {user.email or '(empty)'}"
+
+
+# Helpers: a live access token ---------------------------------------------------------------
+def live_access_token(target: TargetSession) -> str:
+    """The access token of a fresh family: the one its source minted with it, else the one
+    its first refresh issued."""
+    tokens = target.fresh_tokens()
+    return tokens.access_token or target.refreshed(
+        tokens.refresh_token, "refresh a freshly minted token").auth_token.token
 
 
 # Helpers: chains, rotation, grace, bursts ------------------------------------------------------
