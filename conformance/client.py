@@ -208,8 +208,8 @@ class UserApiClient:
             code, details = grpc.StatusCode.OK, ""
         except grpc.RpcError as error:
             code, details = error.code(), error.details() or ""
-            trailers = _trailer_text(error)
             trailing = _trailing(error)
+            trailers = _trailer_text(trailing)
         elapsed = time.monotonic() - started
         self._unanswered = self._unanswered + 1 if code in NO_ANSWER else 0
         if isinstance(response, Message):
@@ -252,19 +252,18 @@ class UserApiClient:
         return " ".join(shlex.quote(part) for part in parts)
 
 
-def _trailer_text(error: grpc.RpcError) -> str:
-    """An error's trailing metadata, a `key: value` line each; binary values (`-bin` keys, such as
-    grpc-status-details-bin with its google.rpc.DebugInfo) read as UTF-8, which shows the
-    strings a protobuf message embeds."""
-    metadata: Iterable[tuple[str, str | bytes]] = (
-        error.trailing_metadata() or () if isinstance(error, grpc.Call) else ())
-    return "\n".join(f"{key}: {_text(value)}" for key, value in metadata)
-
-
 def _trailing(error: grpc.RpcError) -> tuple[tuple[str, str | bytes], ...]:
+    """An error's trailing metadata as received (binary values stay bytes)."""
     metadata: Iterable[tuple[str, str | bytes]] = (
         error.trailing_metadata() or () if isinstance(error, grpc.Call) else ())
     return tuple(metadata)
+
+
+def _trailer_text(trailing: Iterable[tuple[str, str | bytes]]) -> str:
+    """Trailing metadata, a `key: value` line each; binary values (`-bin` keys, such as
+    grpc-status-details-bin with its google.rpc.DebugInfo) read as UTF-8, which shows the
+    strings a protobuf message embeds."""
+    return "\n".join(f"{key}: {_text(value)}" for key, value in trailing)
 
 
 def _text(value: str | bytes) -> str:
