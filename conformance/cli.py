@@ -30,8 +30,6 @@ DEFAULT_PYTEST_ARGS = ["-q", "--no-header", "--tb=no", "-r", "N", "-p", "no:cach
                        "--assert=plain"]
 
 
-
-
 @dataclass(frozen=True)
 class Command:
     """`python -m conformance NAME ARGS...`: entry ("module:function") gets ARGS, returns the

@@ -120,22 +120,18 @@ class Store:
 
     def any_user(self) -> StoredUser | None:
         """The first seeded user (for faults that hand out a user without a credential)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT uuid, email, profile FROM users ORDER BY rowid LIMIT 1").fetchone()
-        return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
+        return self._one_user("ORDER BY rowid LIMIT 1", ())
 
     def user(self, user_uuid: str) -> StoredUser | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT uuid, email, profile FROM users WHERE uuid = ?", (user_uuid,)
-            ).fetchone()
-        return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
+        return self._one_user("WHERE uuid = ?", (user_uuid,))
 
     def user_by_email(self, email: str) -> StoredUser | None:
+        return self._one_user("WHERE email = ?", (email,))
+
+    def _one_user(self, clause: str, params: tuple[str, ...]) -> StoredUser | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT uuid, email, profile FROM users WHERE email = ?", (email,)).fetchone()
+                f"SELECT uuid, email, profile FROM users {clause}", params).fetchone()
         return StoredUser(row[0], row[1], json.loads(row[2])) if row else None
 
     # tokens --------------------------------------------------------------
