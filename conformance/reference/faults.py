@@ -79,6 +79,9 @@ FAULTS: dict[str, Fault] = _faults(
           "GetMe accepts a live refresh token as Bearer token."),
     Fault("refresh-token-not-rotated", _ids("RT-10"),
           "A refresh returns the presented refresh token again and leaves it valid."),
+    Fault("refresh-token-omitted", _ids("RT-10"),
+          "A refresh response carries no refresh token (empty), and the presented one stays "
+          "valid, as RFC 6749 §6 allows for a confidential client."),
     Fault("rotated-refresh-token-still-valid", _ids("RT-11", "RT-12", "RT-14"),
           "A refresh issues a new refresh token but the presented one stays valid."),
     Fault("refresh-locked-but-rotated-token-kept", _ids("RT-11", "RT-12", "RT-14"),

@@ -210,7 +210,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             user = self.store.user(owner) if owner else None
             if user is not None:
                 return self._refresh_response(user, self._new_family(user))
-        not_rotated = self.fault("refresh-token-not-rotated")
+        # fault refresh-token-omitted: the presented token stays valid, as for no rotation
+        not_rotated = self.fault("refresh-token-not-rotated") or self.fault(
+            "refresh-token-omitted")
         kept = self.fault("rotated-refresh-token-still-valid") or self.fault(
             "refresh-locked-but-rotated-token-kept")
         successor = presented if not_rotated else self._new_refresh_token()
@@ -276,6 +278,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             auth_token.token = self._family_access.setdefault(family_id, auth_token.token)
         if self.fault("rotated-refresh-token-unusable"):
             auth_token.refresh_token = self._new_refresh_token()  # never stored
+        if self.fault("refresh-token-omitted"):  # RFC 6749 §6: the client keeps the old one
+            auth_token.refresh_token = ""
         response = pb.RefreshAccessTokenResponse(auth_token=auth_token)
         if not self.fault("refresh-omits-user"):
             shown = user
