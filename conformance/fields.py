@@ -10,6 +10,7 @@ and the offline `inspect` command call these same functions.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -54,6 +55,8 @@ __all__ = [
 
 # FT-15: a year in seconds; more suggests milliseconds. FT-17: a day (RFC 6819 §5.1.5.3).
 MAX_EXPIRES_IN = 31_536_000
+# An expires_in this close to the current epoch seconds reads as an expiry instant (a JWT's exp).
+INSTANT_WINDOW = 10 * MAX_EXPIRES_IN
 SHORT_LIVED_EXPIRES_IN = 86_400
 # Values shown in messages are cut here, so that one huge field cannot flood a report.
 MAX_SHOWN = 80
@@ -253,6 +256,8 @@ def ft15_expires_in_is_in_range(message: Message) -> list[Finding]:
     if auth is None or 0 <= auth.expires_in <= MAX_EXPIRES_IN:
         return []
     hint = " (milliseconds?)" if auth.expires_in > MAX_EXPIRES_IN else ""
+    if abs(auth.expires_in - time.time()) <= INSTANT_WINDOW:
+        hint = " (an expiry instant in epoch seconds, not a lifetime?)"
     return [Finding("FT-15", "auth_token.expires_in", f"{auth.expires_in}{hint} is not seconds "
                     f"between 0 and {MAX_EXPIRES_IN} (RFC 6749 §5.1)")]
 

@@ -214,8 +214,9 @@ TABLE: dict[str, Review] = {
               "expires-in-negative"),
         tried("milliseconds (a day: 86400000)", "RFC 6749 §5.1",
               "test_ft15_expires_in_is_seconds_within_a_year", "expires-in-milliseconds"),
-        gap("the absolute expiry instant (`exp`, epoch seconds) where the lifetime belongs",
-            "RFC 6749 §5.1 (lifetime in seconds)", _SAMPLE_ONLY, 1),
+        tried("the absolute expiry instant (`exp`, epoch seconds) where the lifetime belongs",
+              "RFC 6749 §5.1 (lifetime in seconds)",
+              "test_ft15_expires_in_is_seconds_within_a_year", "expires-in-absolute"),
         unreachable("milliseconds for a lifetime under 8.76 h (15 min is 900000)",
                     "RFC 6749 §5.1", "in range it cannot be told from seconds; only a wait "
                     "shows it (RT-21), or a JWT's exp - iat (RT-18, a SHOULD)"),

@@ -210,6 +210,9 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("expires-in-milliseconds", _ids("CT-04", "FT-15", "FT-17"),
           "auth_token.expires_in is a day in milliseconds (86400000)."),
     Fault("expires-in-zero", _ids("FT-16"), "auth_token.expires_in is 0 (absent)."),
+    Fault("expires-in-absolute", _ids("CT-04", "FT-15", "FT-17"),
+          "auth_token.expires_in is the access token's expiry instant in epoch seconds (now + "
+          "900), not its lifetime."),
     Fault("expires-in-seven-days", _ids("FT-17"), "auth_token.expires_in is 604800 (7 days)."),
     Fault("refresh-token-not-vschar", _ids("CT-04", "FT-18"),
           "Refresh tokens end in U+00E9, outside VSCHAR (the server accepts its own)."),
