@@ -419,8 +419,9 @@ TABLE: dict[str, Review] = {
               "test_rt15_issued_tokens_resist_guessing", "low-entropy-refresh-tokens"),
         tried("one string for both kinds (tokens repeat in the sample)", "RFC 6749 §10.10",
               "test_rt15_issued_tokens_resist_guessing", "refresh-token-equals-access-token"),
-        gap("time-based tokens: UUIDv1 or a ULID with little randomness", "RFC 6749 §10.10; "
-            "CWE-330", "a fault; the sample is drawn already: 0 extra RPCs", 1),
+        tried("time-based tokens: UUIDv1 (a ULID's 80 random bits score about 85 too)",
+              "RFC 6749 §10.10; CWE-330", "test_rt15_issued_tokens_resist_guessing",
+              "time-based-refresh-tokens"),
         gap("a successor derived from its predecessor (the presented token plus a counter): "
             "whoever saw one token of the family can guess the next", "RFC 6749 §10.10",
             "compare each successor of RT-10's chain with its predecessor (a shared prefix of "

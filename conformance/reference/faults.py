@@ -107,6 +107,9 @@ FAULTS: dict[str, Fault] = _faults(
           "double-spend."),
     Fault("low-entropy-refresh-tokens", _ids("RT-15", "RT-16"),
           "Refresh tokens are 64 random bits behind a 35-character constant."),
+    Fault("time-based-refresh-tokens", _ids("RT-15", "RT-16"),
+          "Refresh tokens are time-based UUIDs (version 1: the time in 100 ns, a 14-bit clock "
+          "sequence and the host's node id), unique but guessable."),
     Fault("jwt-alg-none", _ids("RT-17"),
           "Access tokens are unsigned JWTs (`alg: none`)."),
     Fault("jwt-lifetime-mismatch", _ids("RT-18"),

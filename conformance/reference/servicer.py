@@ -431,6 +431,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
     def _refresh_token_text(self) -> str:
         if self.fault("low-entropy-refresh-tokens"):
             return "rt." + "0" * 32 + secrets.token_hex(8)  # 64 random bits behind a constant
+        if self.fault("time-based-refresh-tokens"):  # a timestamp, a clock sequence, the host
+            return str(uuid_lib.uuid1())
         if self.flavor("jwt-refresh-tokens") or self.fault("refresh-jwt-signature-not-verified"):
             claims = {"jti": secrets.token_urlsafe(32), "iat": int(time.time()), "typ": "refresh"}
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
