@@ -530,10 +530,11 @@ TABLE: dict[str, Review] = {
         tried("an off-by-one compare that skips the last character", "RFC 6749 §10.4",
               "test_fz02_near_misses_of_a_live_refresh_token_are_rejected",
               "refresh-token-last-character-unchecked"),
-        gap("tokens hashed with bcrypt, which ignores input past 72 bytes: a long token "
-            "extended at the end refreshes (the Okta 2024 bcrypt bug class)",
-            "RFC 6749 §10.4; CWE-1339", "a fault over jwt-refresh-tokens (longer than 72 "
-            "bytes); the extension is tried already: 0 extra RPCs", 1),
+        tried("tokens hashed with bcrypt, which ignores input past 72 bytes: a long token "
+              "extended at the end refreshes (the Okta 2024 bcrypt bug class)",
+              "RFC 6749 §10.4; CWE-1339",
+              "test_fz02_near_misses_of_a_live_refresh_token_are_rejected",
+              "refresh-token-bcrypt-truncated", case="extended by one character at the end"),
         gap("a suffix or substring match (`LIKE '%' || :token`)", "RFC 6749 §10.4",
             "a fault; 'truncated by its first character' is tried already: 0 extra RPCs", 2),
         gap("the token decoded to bytes before lookup: base64url re-encoded as standard base64 "

@@ -153,6 +153,10 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("refresh-token-last-character-unchecked", _ids("FZ-02"),
           "Refresh tokens are compared at their full length, but over all but their last "
           "character (an off-by-one memcmp)."),
+    # A lookalike JWT (RT-05, FZ-01) and a trailing space (FZ-03) keep the first 72 bytes too.
+    Fault("refresh-token-bcrypt-truncated", _ids("FZ-01", "FZ-02", "FZ-03", "RT-05"),
+          "Refresh tokens are JWTs (over 72 bytes) stored as bcrypt hashes, which read the "
+          "first 72 bytes only: the live token extended, or changed past byte 72, is accepted."),
     Fault("refresh-jwt-signature-not-verified", _ids("FZ-01", "FZ-02", "RT-05"),
           "Refresh tokens are JWTs looked up by their jti claim without verifying the "
           "signature: a stripped, forged or alg-none re-encoded token is accepted."),

@@ -65,6 +65,8 @@ TRAILER_TRACE = ('Traceback (most recent call last): File "/srv/app/tokens.py", 
 # Flavour hex-refresh-tokens: its refresh tokens, and the only form it takes for one.
 HEX_TOKEN = re.compile(r"[0-9a-f]{64}")
 HUGE_TOKEN = 512 * 1024
+# Fault refresh-token-bcrypt-truncated: bcrypt hashes the first 72 bytes of its input only.
+BCRYPT_MAX_BYTES = 72
 # RT-23's faults: keys from the list of well-known weak secrets. `secret`, as countless
 # tutorials; the Spring Security tutorials' key, which JJWT base64-decodes (48 bytes: HS384).
 WEAK_ACCESS_JWT_KEY = b"secret"
@@ -385,6 +387,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             return _decoded_key(token, validate=False)
         if self.fault("refresh-token-last-character-unchecked"):  # an off-by-one memcmp
             return f"{len(token)}:{token[:-1]}"
+        if self.fault("refresh-token-bcrypt-truncated"):  # bcrypt reads 72 bytes, no more
+            return f"bcrypt:{token.encode('utf-8', 'surrogatepass')[:BCRYPT_MAX_BYTES].hex()}"
         return token
 
     def _loose_match_faults(self, presented: str, successor: str, rotation: Rotation,
@@ -433,7 +437,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             return "rt." + "0" * 32 + secrets.token_hex(8)  # 64 random bits behind a constant
         if self.fault("time-based-refresh-tokens"):  # a timestamp, a clock sequence, the host
             return str(uuid_lib.uuid1())
-        if self.flavor("jwt-refresh-tokens") or self.fault("refresh-jwt-signature-not-verified"):
+        if self.flavor("jwt-refresh-tokens") or self.fault(
+                "refresh-jwt-signature-not-verified") or self.fault(
+                "refresh-token-bcrypt-truncated"):
             claims = {"jti": secrets.token_urlsafe(32), "iat": int(time.time()), "typ": "refresh"}
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
         if self.fault("jwt-refresh-tokens-weak-secret"):
