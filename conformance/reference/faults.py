@@ -77,6 +77,14 @@ FAULTS: dict[str, Fault] = _faults(
           "A live access token presented as refresh token starts a new session."),
     Fault("get-me-accepts-refresh-token", _ids("RT-08"),
           "GetMe accepts a live refresh token as Bearer token."),
+    Fault("jwt-access-token-refreshes", _ids("RT-07"),
+          "Access and refresh tokens are HS256 JWTs under one key; a refresh token not in the "
+          "store is taken for a stateless one when it verifies and names a `sub`, with no `typ` "
+          "check: an access JWT refreshes."),
+    Fault("jwt-refresh-token-is-bearer", _ids("RT-08"),
+          "Access and refresh tokens are HS256 JWTs under one key (both with `sub`); GetMe "
+          "trusts any JWT that verifies with it, with no `typ` check: a refresh JWT is a Bearer "
+          "token."),
     Fault("refresh-token-not-rotated", _ids("RT-10"),
           "A refresh returns the presented refresh token again and leaves it valid."),
     Fault("refresh-token-omitted", _ids("RT-10"),
