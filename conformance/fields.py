@@ -48,6 +48,7 @@ __all__ = [
     "ft17_access_token_is_short_lived",
     "ft18_refresh_token_is_vschar",
     "ft19_refresh_token_differs_from_access_token",
+    "missing_user_or_auth_token",
     "schema_findings",
     "shown",
     "unknown_fields",
@@ -336,6 +337,15 @@ def unknown_fields(message: Message, path: str = "") -> list[Finding]:
             where += f"[{index}]" if descriptor.is_repeated else ""
             findings += unknown_fields(child, where)
     return findings
+
+
+def missing_user_or_auth_token(message: Message) -> list[Finding]:
+    """CT-02: `user` and `auth_token` unset in a RefreshAccessTokenResponse (other messages:
+    none)."""
+    if not isinstance(message, pb.RefreshAccessTokenResponse):
+        return []
+    return [Finding("CT-02", name, "not set in an OK RefreshAccessTokenResponse")
+            for name in ("user", "auth_token") if not message.HasField(name)]
 
 
 def schema_findings(message: Message) -> list[Finding]:

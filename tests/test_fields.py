@@ -256,3 +256,13 @@ def test_ft15_names_an_expiry_instant_for_what_it_is() -> None:
     found = fields.FIELD_RULES["FT-15"](response(auth_token=good_auth_token(
         expires_in=86_400_000)))
     assert "(milliseconds?)" in str(found[0])
+
+
+def test_ct02_rule_names_what_an_ok_refresh_response_lacks() -> None:
+    assert fields.missing_user_or_auth_token(response()) == []
+    lacking = pb.RefreshAccessTokenResponse(auth_token=good_auth_token())
+    assert [f.path for f in fields.missing_user_or_auth_token(lacking)] == ["user"]
+    assert [f.path for f in fields.missing_user_or_auth_token(
+        pb.RefreshAccessTokenResponse())] == ["user", "auth_token"]
+    # GetMe's response has no auth_token by contract: not CT-02's to judge.
+    assert fields.missing_user_or_auth_token(pb.GetMeResponse()) == []

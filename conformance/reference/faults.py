@@ -38,6 +38,10 @@ FAULTS: dict[str, Fault] = _faults(
           "RefreshAccessToken answers UNIMPLEMENTED, as if not served at its full path."),
     Fault("refresh-omits-user", _ids("CT-02", "CT-04"),
           "An OK refresh response has no `user`."),
+    # RT-03 and RT-13 read the user of each refresh of a chain: error (a CT-02 precondition).
+    Fault("refresh-omits-user-later", _ids("CT-02", "CT-04"),
+          "From a family's second refresh on, an OK refresh response has no `user`: the "
+          "sample (a family's first refresh) is whole."),
     Fault("refresh-empty-access-token", _ids("CT-04", "FT-13", "RT-01"),
           "An OK refresh response carries an empty access token."),
     Fault("refreshed-access-token-unusable", _ids("RT-04"),

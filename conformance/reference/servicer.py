@@ -13,6 +13,7 @@ import traceback
 import unicodedata
 import uuid as uuid_lib
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -155,6 +156,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self._issued: list[str] = []         # fault refresh-token-prefix-match
         self._last_login: str | None = None  # fault unknown-shaped-refresh-token-ok
         self._refreshes = itertools.count(1)  # fault token-type-drifts-in-later-refreshes
+        self._family_refreshes: Counter[str] = Counter()  # fault refresh-omits-user-later
         self._switches = behaviour.faults | behaviour.flavors
         self._logins = TokenBucket()  # flavour login-throttled
 
@@ -293,7 +295,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         if self.fault("refresh-token-omitted"):  # RFC 6749 §6: the client keeps the old one
             auth_token.refresh_token = ""
         response = pb.RefreshAccessTokenResponse(auth_token=auth_token)
-        if not self.fault("refresh-omits-user"):
+        if family_id is not None and self.fault("refresh-omits-user-later"):
+            self._family_refreshes[family_id] += 1
+        if not self.fault("refresh-omits-user") and self._family_refreshes[family_id or ""] < 2:
             shown = user
             if self.fault("refresh-returns-another-user"):
                 shown = StoredUser(ANOTHER_USER_UUID, "someone.else@example.com", user.profile)
