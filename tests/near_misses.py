@@ -332,9 +332,12 @@ TABLE: dict[str, Review] = {
         tried("INVALID_ARGUMENT where no credential is UNAUTHENTICATED", "RFC 6750 §3.1",
               "test_rt09_get_me_without_valid_authorization_is_rejected",
               "get-me-invalid-argument-without-bearer", case="Basic scheme"),
-        gap("no authorization, the live token in a second carrier (`access_token`, "
-            "`x-access-token` or `token` metadata) accepted", "RFC 6750 §2, §3.1 (no "
-            "authentication information: 401)", "a case per key; +3 RPCs", 1),
+        tried("no authorization, the live token in a second carrier (`access_token`, "
+              "`x-access-token` or `token` metadata) accepted", "RFC 6750 §2, §3.1 (no "
+              "authentication information: 401)",
+              "test_rt09_get_me_without_valid_authorization_is_rejected",
+              "get-me-reads-x-access-token",
+              case="live access token in x-access-token metadata"),
         gap("`Bearer<TAB><live>` accepted by a split on any white space", "RFC 6750 §2.1 "
             "(1*SP)", "one case; +1 RPC", 2),
         gap("two `authorization` entries, a bad one first and the live one last, the last "

@@ -70,6 +70,9 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("get-me-bearer-prefix-match", _ids("RT-09"),
           "GetMe accepts a value that begins with a valid Bearer credential (`Bearer <token>,`, "
           "`Bearer <token> <token>`)."),
+    Fault("get-me-reads-x-access-token", _ids("RT-09"),
+          "GetMe without authorization metadata takes the token in `x-access-token` metadata "
+          "(as countless Express tutorials read req.headers['x-access-token'])."),
     # RT: refresh semantics -------------------------------------------------------------------
     Fault("access-token-repeated-in-family", _ids("RT-02"),
           "Every refresh of a token family returns the access token of its first refresh."),

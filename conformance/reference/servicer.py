@@ -308,6 +308,10 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
     def GetMe(self, request: pb.GetMeRequest, context: grpc.ServicerContext) -> pb.GetMeResponse:
         authorization = next((str(value) for key, value in context.invocation_metadata()
                               if key == "authorization"), None)
+        if authorization is None and self.fault("get-me-reads-x-access-token"):
+            token = next((str(value) for key, value in context.invocation_metadata()
+                          if key == "x-access-token"), None)
+            authorization = f"Bearer {token}" if token else None
         if authorization is None and self.fault("get-me-without-authorization-ok"):
             user = self.store.any_user()
             if user is not None:
