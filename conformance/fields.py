@@ -10,6 +10,7 @@ and the offline `inspect` command call these same functions.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -47,6 +48,7 @@ __all__ = [
     "ft17_access_token_is_short_lived",
     "ft18_refresh_token_is_vschar",
     "ft19_refresh_token_differs_from_access_token",
+    "missing_user_or_auth_token",
     "schema_findings",
     "shown",
     "unknown_fields",
@@ -54,6 +56,8 @@ __all__ = [
 
 # FT-15: a year in seconds; more suggests milliseconds. FT-17: a day (RFC 6819 §5.1.5.3).
 MAX_EXPIRES_IN = 31_536_000
+# An expires_in this close to the current epoch seconds reads as an expiry instant (a JWT's exp).
+INSTANT_WINDOW = 10 * MAX_EXPIRES_IN
 SHORT_LIVED_EXPIRES_IN = 86_400
 # Values shown in messages are cut here, so that one huge field cannot flood a report.
 MAX_SHOWN = 80
@@ -253,6 +257,8 @@ def ft15_expires_in_is_in_range(message: Message) -> list[Finding]:
     if auth is None or 0 <= auth.expires_in <= MAX_EXPIRES_IN:
         return []
     hint = " (milliseconds?)" if auth.expires_in > MAX_EXPIRES_IN else ""
+    if abs(auth.expires_in - time.time()) <= INSTANT_WINDOW:
+        hint = " (an expiry instant in epoch seconds, not a lifetime?)"
     return [Finding("FT-15", "auth_token.expires_in", f"{auth.expires_in}{hint} is not seconds "
                     f"between 0 and {MAX_EXPIRES_IN} (RFC 6749 §5.1)")]
 
@@ -331,6 +337,15 @@ def unknown_fields(message: Message, path: str = "") -> list[Finding]:
             where += f"[{index}]" if descriptor.is_repeated else ""
             findings += unknown_fields(child, where)
     return findings
+
+
+def missing_user_or_auth_token(message: Message) -> list[Finding]:
+    """CT-02: `user` and `auth_token` unset in a RefreshAccessTokenResponse (other messages:
+    none)."""
+    if not isinstance(message, pb.RefreshAccessTokenResponse):
+        return []
+    return [Finding("CT-02", name, "not set in an OK RefreshAccessTokenResponse")
+            for name in ("user", "auth_token") if not message.HasField(name)]
 
 
 def schema_findings(message: Message) -> list[Finding]:

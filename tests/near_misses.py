@@ -93,10 +93,9 @@ TABLE: dict[str, Review] = {
               "test_ct02_ok_response_has_user_and_auth_token", "refresh-omits-user"),
         gap("OK refresh response without `auth_token` (the user only)", "api.md, Messages",
             "a fault mirroring refresh-omits-user; 0 extra RPCs", 2),
-        gap("`user` or `auth_token` dropped only after the first refresh of a family (the "
-            "sample is the first)", "api.md, Messages",
-            "CT-02 reads only the sampled refresh; judge every OK refresh of the run as CT-04 "
-            "does (ensure_every_response): 0 extra RPCs; CT-04's schema catches it meanwhile", 1),
+        tried("`user` or `auth_token` dropped only after the first refresh of a family (the "
+              "sample is the first)", "api.md, Messages",
+              "test_ct02_ok_response_has_user_and_auth_token", "refresh-omits-user-later"),
     )),
     "CT-04": Review((
         tried("a field breaks its FT format (the schema restates every FT MUST)",
@@ -214,8 +213,9 @@ TABLE: dict[str, Review] = {
               "expires-in-negative"),
         tried("milliseconds (a day: 86400000)", "RFC 6749 §5.1",
               "test_ft15_expires_in_is_seconds_within_a_year", "expires-in-milliseconds"),
-        gap("the absolute expiry instant (`exp`, epoch seconds) where the lifetime belongs",
-            "RFC 6749 §5.1 (lifetime in seconds)", _SAMPLE_ONLY, 1),
+        tried("the absolute expiry instant (`exp`, epoch seconds) where the lifetime belongs",
+              "RFC 6749 §5.1 (lifetime in seconds)",
+              "test_ft15_expires_in_is_seconds_within_a_year", "expires-in-absolute"),
         unreachable("milliseconds for a lifetime under 8.76 h (15 min is 900000)",
                     "RFC 6749 §5.1", "in range it cannot be told from seconds; only a wait "
                     "shows it (RT-21), or a JWT's exp - iat (RT-18, a SHOULD)"),
@@ -300,11 +300,11 @@ TABLE: dict[str, Review] = {
         tried("one string for both tokens", "RFC 6749 §1.5",
               "test_rt07_access_token_as_refresh_token_is_rejected",
               "refresh-token-equals-access-token"),
-        gap("stateless JWT refresh tokens verified by signature and `sub` only, with the same "
-            "key as access JWTs and no `typ` check: an access JWT refreshes",
-            "RFC 8725 §3.11 (explicit typing), §2.8 (cross-JWT confusion)",
-            "a fault over the jwt-access-tokens and jwt-refresh-tokens flavours; the check "
-            "already presents the access token: 0 extra RPCs", 1),
+        tried("stateless JWT refresh tokens verified by signature and `sub` only, with the "
+              "same key as access JWTs and no `typ` check: an access JWT refreshes",
+              "RFC 8725 §3.11 (explicit typing), §2.8 (cross-JWT confusion)",
+              "test_rt07_access_token_as_refresh_token_is_rejected",
+              "jwt-access-token-refreshes"),
     )),
     "RT-08": Review((
         tried("the refresh-token table consulted when the access lookup fails",
@@ -314,9 +314,10 @@ TABLE: dict[str, Review] = {
         tried("one string for both tokens", "RFC 6749 §1.5",
               "test_rt08_refresh_token_as_bearer_token_is_unauthenticated",
               "refresh-token-equals-access-token"),
-        gap("JWT access verification by signature only, one key for both kinds, no `typ`: a "
-            "refresh JWT is a Bearer token", "RFC 8725 §3.11, §2.8",
-            "the mirror of RT-07's gap; 0 extra RPCs", 1),
+        tried("JWT access verification by signature only, one key for both kinds, no `typ`: "
+              "a refresh JWT is a Bearer token", "RFC 8725 §3.11, §2.8",
+              "test_rt08_refresh_token_as_bearer_token_is_unauthenticated",
+              "jwt-refresh-token-is-bearer"),
     )),
     "RT-09": Review((
         tried("no metadata answered as some user", "RFC 6750 §3.1",
@@ -331,9 +332,12 @@ TABLE: dict[str, Review] = {
         tried("INVALID_ARGUMENT where no credential is UNAUTHENTICATED", "RFC 6750 §3.1",
               "test_rt09_get_me_without_valid_authorization_is_rejected",
               "get-me-invalid-argument-without-bearer", case="Basic scheme"),
-        gap("no authorization, the live token in a second carrier (`access_token`, "
-            "`x-access-token` or `token` metadata) accepted", "RFC 6750 §2, §3.1 (no "
-            "authentication information: 401)", "a case per key; +3 RPCs", 1),
+        tried("no authorization, the live token in a second carrier (`access_token`, "
+              "`x-access-token` or `token` metadata) accepted", "RFC 6750 §2, §3.1 (no "
+              "authentication information: 401)",
+              "test_rt09_get_me_without_valid_authorization_is_rejected",
+              "get-me-reads-x-access-token",
+              case="live access token in x-access-token metadata"),
         gap("`Bearer<TAB><live>` accepted by a split on any white space", "RFC 6750 §2.1 "
             "(1*SP)", "one case; +1 RPC", 2),
         gap("two `authorization` entries, a bad one first and the live one last, the last "
@@ -346,9 +350,9 @@ TABLE: dict[str, Review] = {
     "RT-10": Review((
         tried("the presented refresh token returned again", "RFC 9700 §2.2.2, §4.14.2",
               "test_rt10_every_refresh_rotates_the_refresh_token", "refresh-token-not-rotated"),
-        gap("an empty refresh_token in the refresh response, the presented one still valid (as "
-            "RFC 6749 §6 allows a confidential client)", "RFC 9700 §2.2.2",
-            "a fault; the check fails on the empty field already: 0 extra RPCs", 1),
+        tried("an empty refresh_token in the refresh response, the presented one still valid "
+              "(as RFC 6749 §6 allows a confidential client)", "RFC 9700 §2.2.2",
+              "test_rt10_every_refresh_rotates_the_refresh_token", "refresh-token-omitted"),
         gap("rotation on some refreshes only (every other one, or only near the token's expiry, "
             "as libraries' 'rotate if older than' options do)", "RFC 9700 §4.14.2",
             "a fault rotating every other refresh; the chain has 2+ steps: 0 extra RPCs", 2),
@@ -418,8 +422,9 @@ TABLE: dict[str, Review] = {
               "test_rt15_issued_tokens_resist_guessing", "low-entropy-refresh-tokens"),
         tried("one string for both kinds (tokens repeat in the sample)", "RFC 6749 §10.10",
               "test_rt15_issued_tokens_resist_guessing", "refresh-token-equals-access-token"),
-        gap("time-based tokens: UUIDv1 or a ULID with little randomness", "RFC 6749 §10.10; "
-            "CWE-330", "a fault; the sample is drawn already: 0 extra RPCs", 1),
+        tried("time-based tokens: UUIDv1 (a ULID's 80 random bits score about 85 too)",
+              "RFC 6749 §10.10; CWE-330", "test_rt15_issued_tokens_resist_guessing",
+              "time-based-refresh-tokens"),
         gap("a successor derived from its predecessor (the presented token plus a counter): "
             "whoever saw one token of the family can guess the next", "RFC 6749 §10.10",
             "compare each successor of RT-10's chain with its predecessor (a shared prefix of "
@@ -528,10 +533,11 @@ TABLE: dict[str, Review] = {
         tried("an off-by-one compare that skips the last character", "RFC 6749 §10.4",
               "test_fz02_near_misses_of_a_live_refresh_token_are_rejected",
               "refresh-token-last-character-unchecked"),
-        gap("tokens hashed with bcrypt, which ignores input past 72 bytes: a long token "
-            "extended at the end refreshes (the Okta 2024 bcrypt bug class)",
-            "RFC 6749 §10.4; CWE-1339", "a fault over jwt-refresh-tokens (longer than 72 "
-            "bytes); the extension is tried already: 0 extra RPCs", 1),
+        tried("tokens hashed with bcrypt, which ignores input past 72 bytes: a long token "
+              "extended at the end refreshes (the Okta 2024 bcrypt bug class)",
+              "RFC 6749 §10.4; CWE-1339",
+              "test_fz02_near_misses_of_a_live_refresh_token_are_rejected",
+              "refresh-token-bcrypt-truncated", case="extended by one character at the end"),
         gap("a suffix or substring match (`LIKE '%' || :token`)", "RFC 6749 §10.4",
             "a fault; 'truncated by its first character' is tried already: 0 extra RPCs", 2),
         gap("the token decoded to bytes before lookup: base64url re-encoded as standard base64 "

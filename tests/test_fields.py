@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -245,3 +246,23 @@ def test_one_static_token_serves_every_field_check(reference: Any, client: UserA
     assert set(run.outcomes().values()) - {"skip"} == {"pass"}
     assert {rid for rid, o in run.outcomes().items() if o == "pass"} == {
         "CT-01", "CT-02", "CT-04", "FT-01", "FT-13", "FT-19"}
+
+
+def test_ft15_names_an_expiry_instant_for_what_it_is() -> None:
+    # The expiry instant in epoch seconds where the lifetime belongs: not milliseconds.
+    instant = int(time.time()) + 900
+    found = fields.FIELD_RULES["FT-15"](response(auth_token=good_auth_token(expires_in=instant)))
+    assert "expiry instant in epoch seconds" in str(found[0])
+    found = fields.FIELD_RULES["FT-15"](response(auth_token=good_auth_token(
+        expires_in=86_400_000)))
+    assert "(milliseconds?)" in str(found[0])
+
+
+def test_ct02_rule_names_what_an_ok_refresh_response_lacks() -> None:
+    assert fields.missing_user_or_auth_token(response()) == []
+    lacking = pb.RefreshAccessTokenResponse(auth_token=good_auth_token())
+    assert [f.path for f in fields.missing_user_or_auth_token(lacking)] == ["user"]
+    assert [f.path for f in fields.missing_user_or_auth_token(
+        pb.RefreshAccessTokenResponse())] == ["user", "auth_token"]
+    # GetMe's response has no auth_token by contract: not CT-02's to judge.
+    assert fields.missing_user_or_auth_token(pb.GetMeResponse()) == []

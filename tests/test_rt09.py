@@ -25,6 +25,7 @@ KINDS_FAILED = {
     "--reference-fault=get-me-invalid-argument-without-bearer": {NO_CREDENTIAL, OTHER_SCHEME},
     "--reference-fault=get-me-any-scheme-accepted": {OTHER_SCHEME},
     "--reference-fault=get-me-bearer-prefix-match": {MALFORMED_BEARER},
+    "--reference-fault=get-me-reads-x-access-token": {NO_CREDENTIAL},
     "--reference-flavor=get-me-invalid-argument-for-malformed-bearer": set(),
 }
 

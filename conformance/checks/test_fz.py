@@ -107,7 +107,8 @@ def test_fz02_near_misses_of_a_live_refresh_token_are_rejected(target: TargetSes
     Near-miss tried (conformance/strategies.py)  | the server that takes it for the token
     ---------------------------------------------+---------------------------------------------
     truncated: last, first character; half       | a prefix match (LIKE :t || '%', startswith)
-    extended by one character: end, start        | a substring or stored-length compare
+    extended by one character: end, start        | a substring or stored-length compare;
+                                                 | bcrypt, which reads 72 bytes (CWE-1339)
     one character changed: start, middle, last   | a compare of part of the token (its first N
       but one; the last (half its class away, or | characters, a suffix; an off-by-one memcmp);
       only its spare bits in 4k+2/4k+3 base64)   | a base64 decoder ignoring spare bits

@@ -246,7 +246,16 @@ MALFORMED_AUTHORIZATION: dict[str, tuple[str, str | None]] = {
     "live access token twice": (MALFORMED_BEARER, f"Bearer {LIVE} {LIVE}"),
     "non-b64token character": (MALFORMED_BEARER, "Bearer abc,def"),
     "live access token and a comma": (MALFORMED_BEARER, f"Bearer {LIVE},"),
+    "live access token in access_token metadata": (NO_CREDENTIAL, None),
+    "live access token in x-access-token metadata": (NO_CREDENTIAL, None),
+    "live access token in token metadata": (NO_CREDENTIAL, None),
 }
+# Cases without authorization, the live access token in another metadata key instead: RFC 6750
+# §2.3's query parameter, the header Express and Laravel tutorials read, a bare `token`. Not a
+# Bearer credential: no authentication information (RFC 6750 §3.1).
+SECOND_CARRIERS = {"live access token in access_token metadata": "access_token",
+                   "live access token in x-access-token metadata": "x-access-token",
+                   "live access token in token metadata": "token"}
 
 
 @pytest.mark.requirement("RT-09")
@@ -255,15 +264,21 @@ def test_rt09_get_me_without_valid_authorization_is_rejected(
         target: TargetSession, case: str) -> None:
     """RT-09: GetMe with no `authorization` metadata or another scheme is rejected with
     UNAUTHENTICATED, a malformed Bearer credential with UNAUTHENTICATED or INVALID_ARGUMENT
-    (RFC 6750 §3.1, §2.1)."""
+    (RFC 6750 §3.1, §2.1). No authorization but the live access token in a second carrier
+    (SECOND_CARRIERS) is no credential too."""
     kind, template = MALFORMED_AUTHORIZATION[case]
     authorization = template
     if template is not None and LIVE in template:
         authorization = template.replace(LIVE, rt09_live_access_token(target))
+    carrier = SECOND_CARRIERS.get(case)
+    carried = rt09_live_access_token(target) if carrier else ""
     # The suite made the value up, save for the live token in it, which stays redacted.
-    reply = target.client.get_me(authorization, secret=False)
+    reply = target.client.get_me(authorization, secret=False,
+                                 made_up=((carrier, carried),) if carrier else ())
     shown = "" if authorization is None else \
         f": `authorization: {show_authorization(authorization, secret=False)}`"
+    if carrier:
+        shown = f": `{carrier}: {redact(carried)}` and no authorization"
     allowed, title = RT09_KINDS[kind]
     ensure_status(reply, allowed, title, expected=f"{' or '.join(sorted(allowed))} for {kind} "
                   f"({case}){shown}")

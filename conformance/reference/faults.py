@@ -38,6 +38,10 @@ FAULTS: dict[str, Fault] = _faults(
           "RefreshAccessToken answers UNIMPLEMENTED, as if not served at its full path."),
     Fault("refresh-omits-user", _ids("CT-02", "CT-04"),
           "An OK refresh response has no `user`."),
+    # RT-03 and RT-13 read the user of each refresh of a chain: error (a CT-02 precondition).
+    Fault("refresh-omits-user-later", _ids("CT-02", "CT-04"),
+          "From a family's second refresh on, an OK refresh response has no `user`: the "
+          "sample (a family's first refresh) is whole."),
     Fault("refresh-empty-access-token", _ids("CT-04", "FT-13", "RT-01"),
           "An OK refresh response carries an empty access token."),
     Fault("refreshed-access-token-unusable", _ids("RT-04"),
@@ -66,6 +70,9 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("get-me-bearer-prefix-match", _ids("RT-09"),
           "GetMe accepts a value that begins with a valid Bearer credential (`Bearer <token>,`, "
           "`Bearer <token> <token>`)."),
+    Fault("get-me-reads-x-access-token", _ids("RT-09"),
+          "GetMe without authorization metadata takes the token in `x-access-token` metadata "
+          "(as countless Express tutorials read req.headers['x-access-token'])."),
     # RT: refresh semantics -------------------------------------------------------------------
     Fault("access-token-repeated-in-family", _ids("RT-02"),
           "Every refresh of a token family returns the access token of its first refresh."),
@@ -77,8 +84,19 @@ FAULTS: dict[str, Fault] = _faults(
           "A live access token presented as refresh token starts a new session."),
     Fault("get-me-accepts-refresh-token", _ids("RT-08"),
           "GetMe accepts a live refresh token as Bearer token."),
+    Fault("jwt-access-token-refreshes", _ids("RT-07"),
+          "Access and refresh tokens are HS256 JWTs under one key; a refresh token not in the "
+          "store is taken for a stateless one when it verifies and names a `sub`, with no `typ` "
+          "check: an access JWT refreshes."),
+    Fault("jwt-refresh-token-is-bearer", _ids("RT-08"),
+          "Access and refresh tokens are HS256 JWTs under one key (both with `sub`); GetMe "
+          "trusts any JWT that verifies with it, with no `typ` check: a refresh JWT is a Bearer "
+          "token."),
     Fault("refresh-token-not-rotated", _ids("RT-10"),
           "A refresh returns the presented refresh token again and leaves it valid."),
+    Fault("refresh-token-omitted", _ids("RT-10"),
+          "A refresh response carries no refresh token (empty), and the presented one stays "
+          "valid, as RFC 6749 §6 allows for a confidential client."),
     Fault("rotated-refresh-token-still-valid", _ids("RT-11", "RT-12", "RT-14"),
           "A refresh issues a new refresh token but the presented one stays valid."),
     Fault("refresh-locked-but-rotated-token-kept", _ids("RT-11", "RT-12", "RT-14"),
@@ -104,6 +122,9 @@ FAULTS: dict[str, Fault] = _faults(
           "double-spend."),
     Fault("low-entropy-refresh-tokens", _ids("RT-15", "RT-16"),
           "Refresh tokens are 64 random bits behind a 35-character constant."),
+    Fault("time-based-refresh-tokens", _ids("RT-15", "RT-16"),
+          "Refresh tokens are time-based UUIDs (version 1: the time in 100 ns, a 14-bit clock "
+          "sequence and the host's node id), unique but guessable."),
     Fault("jwt-alg-none", _ids("RT-17"),
           "Access tokens are unsigned JWTs (`alg: none`)."),
     Fault("jwt-lifetime-mismatch", _ids("RT-18"),
@@ -147,6 +168,10 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("refresh-token-last-character-unchecked", _ids("FZ-02"),
           "Refresh tokens are compared at their full length, but over all but their last "
           "character (an off-by-one memcmp)."),
+    # A lookalike JWT (RT-05, FZ-01) and a trailing space (FZ-03) keep the first 72 bytes too.
+    Fault("refresh-token-bcrypt-truncated", _ids("FZ-01", "FZ-02", "FZ-03", "RT-05"),
+          "Refresh tokens are JWTs (over 72 bytes) stored as bcrypt hashes, which read the "
+          "first 72 bytes only: the live token extended, or changed past byte 72, is accepted."),
     Fault("refresh-jwt-signature-not-verified", _ids("FZ-01", "FZ-02", "RT-05"),
           "Refresh tokens are JWTs looked up by their jti claim without verifying the "
           "signature: a stripped, forged or alg-none re-encoded token is accepted."),
@@ -207,6 +232,9 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("expires-in-milliseconds", _ids("CT-04", "FT-15", "FT-17"),
           "auth_token.expires_in is a day in milliseconds (86400000)."),
     Fault("expires-in-zero", _ids("FT-16"), "auth_token.expires_in is 0 (absent)."),
+    Fault("expires-in-absolute", _ids("CT-04", "FT-15", "FT-17"),
+          "auth_token.expires_in is the access token's expiry instant in epoch seconds (now + "
+          "900), not its lifetime."),
     Fault("expires-in-seven-days", _ids("FT-17"), "auth_token.expires_in is 604800 (7 days)."),
     Fault("refresh-token-not-vschar", _ids("CT-04", "FT-18"),
           "Refresh tokens end in U+00E9, outside VSCHAR (the server accepts its own)."),

@@ -8,6 +8,7 @@ reference server hands out (odd or not) is the one it accepts.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from conformance.proto import pb
@@ -76,6 +77,8 @@ AUTH_TOKEN_REWRITES: dict[str, Callable[[pb.AuthToken], None]] = {
     "expires-in-milliseconds": lambda t: setattr(t, "expires_in", 86_400 * 1000),
     "response-unknown-fields": lambda t: t.MergeFromString(UNKNOWN_AUTH_TOKEN_FIELD),
     "expires-in-zero": lambda t: setattr(t, "expires_in", 0),
+    # The token's expiry instant (a JWT's exp) where its lifetime belongs.
+    "expires-in-absolute": lambda t: setattr(t, "expires_in", int(time.time()) + t.expires_in),
     "expires-in-seven-days": lambda t: setattr(t, "expires_in", 7 * 86400),
     # flavours
     "token-type-lower-case": lambda t: setattr(t, "token_type", "bearer"),

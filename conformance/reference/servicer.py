@@ -13,6 +13,7 @@ import traceback
 import unicodedata
 import uuid as uuid_lib
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -65,11 +66,16 @@ TRAILER_TRACE = ('Traceback (most recent call last): File "/srv/app/tokens.py", 
 # Flavour hex-refresh-tokens: its refresh tokens, and the only form it takes for one.
 HEX_TOKEN = re.compile(r"[0-9a-f]{64}")
 HUGE_TOKEN = 512 * 1024
+# Fault refresh-token-bcrypt-truncated: bcrypt hashes the first 72 bytes of its input only.
+BCRYPT_MAX_BYTES = 72
 # RT-23's faults: keys from the list of well-known weak secrets. `secret`, as countless
 # tutorials; the Spring Security tutorials' key, which JJWT base64-decodes (48 bytes: HS384).
 WEAK_ACCESS_JWT_KEY = b"secret"
 WEAK_REFRESH_JWT_KEY = base64.b64decode(
     "404E635266556A586E3272357538782F413F4428472B4B6250645367566B5970")
+# Faults of RT-07 and RT-08: access and refresh tokens are HS256 JWTs under one key, and one
+# kind is verified by its signature (and `sub`) only, with no `typ` check (RFC 8725 §3.11).
+ONE_JWT_KEY = ("jwt-access-token-refreshes", "jwt-refresh-token-is-bearer")
 # PyJWT warns of a short HMAC key; here it is the point of a fault.
 warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
 # What the lenient decoder of fault refresh-accepts-wire-garbage passes on for undecodable bytes
@@ -150,6 +156,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self._issued: list[str] = []         # fault refresh-token-prefix-match
         self._last_login: str | None = None  # fault unknown-shaped-refresh-token-ok
         self._refreshes = itertools.count(1)  # fault token-type-drifts-in-later-refreshes
+        self._family_refreshes: Counter[str] = Counter()  # fault refresh-omits-user-later
         self._switches = behaviour.faults | behaviour.flavors
         self._logins = TokenBucket()  # flavour login-throttled
 
@@ -205,15 +212,24 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "malformed refresh_token")
         if self.flavor("checksummed-refresh-tokens") and not checksummed.well_formed(presented):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "malformed refresh_token")
+        if self.fault("jwt-access-token-refreshes") and self.store.refresh_token_state(
+                presented) is None:  # not stored: taken for a stateless one if the key verifies
+            owner = self._stateless_jwt_user(presented, self._jwt_key)
+            user = self.store.user(owner) if owner else None
+            if user is not None:
+                return self._refresh_response(user, self._new_family(user))
         if self.fault("access-token-accepted-as-refresh-token"):
             owner = self.store.access_token_user(presented)
             user = self.store.user(owner) if owner else None
             if user is not None:
                 return self._refresh_response(user, self._new_family(user))
-        not_rotated = self.fault("refresh-token-not-rotated")
+        # fault refresh-token-omitted: the presented token stays valid, as for no rotation
+        not_rotated = self.fault("refresh-token-not-rotated") or self.fault(
+            "refresh-token-omitted")
         kept = self.fault("rotated-refresh-token-still-valid") or self.fault(
             "refresh-locked-but-rotated-token-kept")
-        successor = presented if not_rotated else self._new_refresh_token()
+        successor = presented if not_rotated else self._new_refresh_token(
+            self._refresh_token_owner(presented))
         if self.fault("refresh-locked-but-rotated-token-kept") and not self._try_lock(presented):
             context.abort(grpc.StatusCode.ABORTED, "concurrent refresh with the same token")
         try:
@@ -276,8 +292,12 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             auth_token.token = self._family_access.setdefault(family_id, auth_token.token)
         if self.fault("rotated-refresh-token-unusable"):
             auth_token.refresh_token = self._new_refresh_token()  # never stored
+        if self.fault("refresh-token-omitted"):  # RFC 6749 §6: the client keeps the old one
+            auth_token.refresh_token = ""
         response = pb.RefreshAccessTokenResponse(auth_token=auth_token)
-        if not self.fault("refresh-omits-user"):
+        if family_id is not None and self.fault("refresh-omits-user-later"):
+            self._family_refreshes[family_id] += 1
+        if not self.fault("refresh-omits-user") and self._family_refreshes[family_id or ""] < 2:
             shown = user
             if self.fault("refresh-returns-another-user"):
                 shown = StoredUser(ANOTHER_USER_UUID, "someone.else@example.com", user.profile)
@@ -288,6 +308,10 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
     def GetMe(self, request: pb.GetMeRequest, context: grpc.ServicerContext) -> pb.GetMeResponse:
         authorization = next((str(value) for key, value in context.invocation_metadata()
                               if key == "authorization"), None)
+        if authorization is None and self.fault("get-me-reads-x-access-token"):
+            token = next((str(value) for key, value in context.invocation_metadata()
+                          if key == "x-access-token"), None)
+            authorization = f"Bearer {token}" if token else None
         if authorization is None and self.fault("get-me-without-authorization-ok"):
             user = self.store.any_user()
             if user is not None:
@@ -304,6 +328,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         user_uuid = self.store.access_token_user(match.group(1)) if match else None
         if user_uuid is None and match and self.fault("jwt-access-tokens-weak-secret"):
             user_uuid = self._stateless_jwt_user(match.group(1))
+        if user_uuid is None and match and self.fault("jwt-refresh-token-is-bearer"):
+            user_uuid = self._stateless_jwt_user(match.group(1), self._jwt_key)
         if user_uuid is None and match and self.fault("get-me-accepts-refresh-token"):
             state = self.store.refresh_token_state(match.group(1))
             user_uuid = state[2] if state and state[0] == "active" else None
@@ -325,11 +351,12 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         return known or StoredUser(str(uuid_lib.uuid5(uuid_lib.NAMESPACE_URL, f"mailto:{email}")),
                                    email, {"role": "ROLE_USER"})
 
-    def _stateless_jwt_user(self, token: str) -> str | None:
-        """The `sub` of a JWT whose signature verifies with the weak key, as a stateless
-        verifier trusts it (RT-23's fault: it trusts a forged one too)."""
+    def _stateless_jwt_user(self, token: str, key: bytes = WEAK_ACCESS_JWT_KEY) -> str | None:
+        """The `sub` of a JWT whose signature verifies with the key (the weak one by default),
+        as a stateless verifier trusts it (RT-23's fault: it trusts a forged one too; RT-07's
+        and RT-08's: it trusts a JWT of the other kind, as no `typ` is checked)."""
         try:
-            claims = jwt.decode(token, WEAK_ACCESS_JWT_KEY, algorithms=["HS256"])
+            claims = jwt.decode(token, key, algorithms=["HS256"])
         except jwt.PyJWTError:
             return None
         return str(claims.get("sub") or "") or None
@@ -381,6 +408,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             return _decoded_key(token, validate=False)
         if self.fault("refresh-token-last-character-unchecked"):  # an off-by-one memcmp
             return f"{len(token)}:{token[:-1]}"
+        if self.fault("refresh-token-bcrypt-truncated"):  # bcrypt reads 72 bytes, no more
+            return f"bcrypt:{token.encode('utf-8', 'surrogatepass')[:BCRYPT_MAX_BYTES].hex()}"
         return token
 
     def _loose_match_faults(self, presented: str, successor: str, rotation: Rotation,
@@ -415,19 +444,37 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
     # helpers ---------------------------------------------------------------
     def _new_family(self, user: StoredUser) -> str:
         """The first refresh token of a new token family (a login)."""
-        refresh_token = self._new_refresh_token()
+        refresh_token = self._new_refresh_token(user.uuid)
         family_id = hash_token(self._token_key(refresh_token)) if self.fault(
             "reuse-revokes-the-family-named-by-the-token") else str(uuid_lib.uuid4())
         self.store.add_refresh_token(self._token_key(refresh_token), user.uuid, family_id)
         return refresh_token
 
-    def _new_refresh_token(self) -> str:
-        return mutations.issued_refresh_token(self._refresh_token_text(), self._switches)
+    def _new_refresh_token(self, owner: str | None = None) -> str:
+        return mutations.issued_refresh_token(self._refresh_token_text(owner), self._switches)
 
-    def _refresh_token_text(self) -> str:
+    def _one_jwt_key(self) -> bool:
+        return any(map(self.fault, ONE_JWT_KEY))
+
+    def _refresh_token_owner(self, presented: str) -> str | None:
+        """The user of a stored refresh token, for the `sub` of its successor (faults of
+        ONE_JWT_KEY only: no other refresh token names its user)."""
+        state = self.store.refresh_token_state(presented) if self._one_jwt_key() else None
+        return state[2] if state else None
+
+    def _refresh_token_text(self, owner: str | None = None) -> str:
+        if self._one_jwt_key():  # the access tokens' key and claims, but for exp
+            claims = {"sub": owner, "jti": secrets.token_urlsafe(32), "iat": int(time.time()),
+                      "typ": "refresh"}
+            return jwt.encode({k: v for k, v in claims.items() if v}, self._jwt_key,
+                              algorithm="HS256")
         if self.fault("low-entropy-refresh-tokens"):
             return "rt." + "0" * 32 + secrets.token_hex(8)  # 64 random bits behind a constant
-        if self.flavor("jwt-refresh-tokens") or self.fault("refresh-jwt-signature-not-verified"):
+        if self.fault("time-based-refresh-tokens"):  # a timestamp, a clock sequence, the host
+            return str(uuid_lib.uuid1())
+        if self.flavor("jwt-refresh-tokens") or self.fault(
+                "refresh-jwt-signature-not-verified") or self.fault(
+                "refresh-token-bcrypt-truncated"):
             claims = {"jti": secrets.token_urlsafe(32), "iat": int(time.time()), "typ": "refresh"}
             return jwt.encode(claims, self._jwt_key, algorithm="HS256")
         if self.fault("jwt-refresh-tokens-weak-secret"):
@@ -445,7 +492,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
     def _new_access_token(self, user: StoredUser) -> str:
         if self.flavor("jwt-access-tokens") or self.fault("jwt-alg-none") or self.fault(
                 "jwt-lifetime-mismatch") or self.fault("jwt-access-tokens-weak-secret") or \
-                self._es256_key is not None:
+                self._es256_key is not None or self._one_jwt_key():
             now = int(time.time())
             lifetime = self.behaviour.access_token_lifetime
             if self.fault("jwt-lifetime-mismatch"):
