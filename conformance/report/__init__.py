@@ -1,0 +1,11 @@
+"""The HTML report's own page: verdicts, what needs action, a picture of the run and the full
+requirement table, drawn from the one results model above pytest-html's per-test table.
+
+`render_summary(view, extra_sections, expected)` is the one entry point (the plugin hands its
+fragments to pytest-html's summary hook); `Section` is how other outputs add to the page.
+"""
+
+from conformance.report.page import STYLE_FILE, render_summary
+from conformance.report.view import Expected, RunView, Section, unexpected_only
+
+__all__ = ["STYLE_FILE", "Expected", "RunView", "Section", "render_summary", "unexpected_only"]
