@@ -125,3 +125,15 @@ def test_messages_are_escaped() -> None:
     page = _page(results)
     assert not page.find_all("script")
     assert "<script>alert(1)</script> broke" in page.find("section", id="cf-actions").text
+
+
+def test_a_must_error_comes_before_a_should_error_and_a_cause_is_shown() -> None:
+    results = _results("127.0.0.1:1")
+    for rid in ("CT-03", "RT-06"):  # a SHOULD early in the catalogue, a MUST later
+        results.record(f"{rid}[127.0.0.1:1]", CheckResult(
+            f"t_{rid}", "127.0.0.1:1", rid, Outcome.ERROR, f"{rid} could not be evaluated"))
+    results.causes["127.0.0.1:1"] = "unreachable: connection refused"
+    page = _page(results)
+    cards = page.find("section", id="cf-actions").find_all("article")
+    assert [card.find(cls="cf-id").text for card in cards] == ["RT-05", "RT-06", "CT-03"]
+    assert "unreachable: connection refused" in page.find(cls="cf-cause").text

@@ -15,7 +15,7 @@ import pytest
 from conformance.catalogue import catalogue
 from conformance.reference import ReferenceServer, ServerOptions
 from conformance.reference.store import hash_token
-from conformance.report.browser import BrowserMissing, chromium, dump_dom, screenshot
+from conformance.report.browser import BrowserMissing, chromium, dump_dom, print_pdf, screenshot
 from tests.helpers.html_tree import Element, parse
 
 PASSWORD = "Br0wser-Passw0rd-value"
@@ -46,9 +46,10 @@ def _rendered(report_dir: Path) -> Element:
 
 
 def _assert_no_secret(page: Element, issued: set[str]) -> None:
-    text = page.text + " ".join(v for e in page.iter() for v in e.attrs.values())
-    assert PASSWORD not in text
-    assert issued and not [run for run in TOKEN_RUN.findall(text) if hash_token(run) in issued]
+    strings = list(page.strings())
+    assert not [text for text in strings if PASSWORD in text]
+    assert issued and not [run for text in strings for run in TOKEN_RUN.findall(text)
+                           if hash_token(run) in issued]
 
 
 def _login(address: str) -> list[str]:
@@ -70,6 +71,13 @@ def test_faulty_run_shows_verdict_and_the_failure_before_the_full_table(
     assert run.exit_code == 1
     page = _rendered(run.report_dir)
     assert (run.report_dir / "conformance.png").stat().st_size > 10_000
+    pdf = print_pdf(run.report_dir / "conformance.html", run.report_dir / "conformance.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    # Self-contained: nothing is fetched (no external script, style sheet, image or frame).
+    fetched = [e.attrs.get("src") or e.attrs.get("href") for e in page.iter()
+               if e.tag in ("script", "img", "iframe", "video", "source") and e.attrs.get("src")
+               or e.tag == "link"]
+    assert fetched == [], fetched
     badge = page.find(cls="cf-target").find(cls="cf-badge")
     assert badge.text == "\u2717 non-conformant"
     action = page.find("article", id="cf-action-t0-RT-05")

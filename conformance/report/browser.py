@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["BrowserMissing", "chromium", "dump_dom", "screenshot"]
+__all__ = ["BrowserMissing", "chromium", "dump_dom", "print_pdf", "screenshot"]
 
 # Debian's package is `chromium`; $CONFORMANCE_CHROMIUM names another binary.
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -61,3 +61,11 @@ def screenshot(page: Path, png: Path, width: int = 1280, height: int = 2000) -> 
     if not png.is_file():
         raise RuntimeError(f"chromium wrote no screenshot {png}")
     return png
+
+
+def print_pdf(page: Path, pdf: Path) -> Path:
+    """The page printed to PDF, as a reader would print it."""
+    _run(page, f"--print-to-pdf={pdf.resolve()}", "--no-pdf-header-footer")
+    if not pdf.is_file():
+        raise RuntimeError(f"chromium wrote no PDF {pdf}")
+    return pdf

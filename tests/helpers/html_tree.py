@@ -36,6 +36,13 @@ class Element:
         assert found, f"no <{tag or '*'} class={cls} id={id}>"
         return found[0]
 
+    def strings(self) -> Iterator[str]:
+        """Every text node and attribute value, one by one (a scan of each cannot run two
+        neighbouring texts together)."""
+        for element in self.iter():
+            yield from element.attrs.values()
+            yield from (c for c in element.children if isinstance(c, str))
+
     @property
     def text(self) -> str:
         return "".join(c if isinstance(c, str) else c.text for c in self.children)
