@@ -75,7 +75,7 @@ def test_faulty_run_shows_verdict_and_the_failure_before_the_full_table(
     assert pdf.read_bytes().startswith(b"%PDF-")
     # Self-contained: nothing is fetched (no external script, style sheet, image or frame).
     fetched = [e.attrs.get("src") or e.attrs.get("href") for e in page.iter()
-               if e.tag in ("script", "img", "iframe", "video", "source") and e.attrs.get("src")
+               if (e.tag in ("script", "img", "iframe", "video", "source") and e.attrs.get("src"))
                or e.tag == "link"]
     assert fetched == [], fetched
     badge = page.find(cls="cf-target").find(cls="cf-badge")
