@@ -127,13 +127,28 @@ def test_messages_are_escaped() -> None:
     assert "<script>alert(1)</script> broke" in page.find("section", id="cf-actions").text
 
 
-def test_a_must_error_comes_before_a_should_error_and_a_cause_is_shown() -> None:
+def test_a_must_error_comes_before_a_should_error() -> None:
     results = _results("127.0.0.1:1")
     for rid in ("CT-03", "RT-06"):  # a SHOULD early in the catalogue, a MUST later
         results.record(f"{rid}[127.0.0.1:1]", CheckResult(
             f"t_{rid}", "127.0.0.1:1", rid, Outcome.ERROR, f"{rid} could not be evaluated"))
-    results.causes["127.0.0.1:1"] = "unreachable: connection refused"
-    page = _page(results)
-    cards = page.find("section", id="cf-actions").find_all("article")
+    cards = _page(results).find("section", id="cf-actions").find_all("article")
     assert [card.find(cls="cf-id").text for card in cards] == ["RT-05", "RT-06", "CT-03"]
+
+
+def test_a_target_that_could_not_be_evaluated_is_one_action_naming_its_cause() -> None:
+    results = _results("127.0.0.1:1", "127.0.0.1:2")
+    for rid in catalogue():
+        results.record(f"{rid}[127.0.0.1:2]", CheckResult(
+            f"t_{rid}", "127.0.0.1:2", rid, Outcome.ERROR, "could not be evaluated: unreachable"))
+    results.causes["127.0.0.1:2"] = "unreachable: connection refused"
+    page = _page(results)
+    cause = page.find("article", id="cf-cause-t1-target")
+    assert "unreachable: connection refused" in cause.text
+    assert f"{len(catalogue())} requirements are error" in cause.text
+    cards = page.find("section", id="cf-actions").find_all("article")
+    assert [c.attrs["id"] for c in cards] == [  # a target not evaluated at all first
+        "cf-cause-t1-target", "cf-action-t0-RT-05", "cf-action-t0-CT-03"]
+    cells = page.find("table", cls="cf-matrix").find_all("td", cls="cf-cell")
+    assert {c.find("a").attrs["href"] for c in cells[1::2]} == {"#cf-cause-t1-target"}
     assert "unreachable: connection refused" in page.find(cls="cf-cause").text

@@ -11,7 +11,7 @@ from conformance.report.markup import anchor, inline, mark, source_html
 from conformance.report.view import Expected, RunView
 from conformance.results import Outcome, RequirementResult
 
-__all__ = ["ACTIONS", "Action", "actions", "actions_section"]
+__all__ = ["ACTIONS", "Action", "actions", "actions_section", "detail_anchor"]
 
 ACTIONS = (Outcome.FAIL, Outcome.ERROR, Outcome.WARN)  # a skip is not an action
 FIELDS = (("expected", "Expected"), ("received", "Received"), ("details", "Details"))
@@ -24,13 +24,36 @@ class Action:
     row: RequirementResult
 
 
+def _for_its_cause(view: RunView, target: str, row: RequirementResult) -> bool:
+    """An error of a target that could not be evaluated at all: said once, by its cause."""
+    return target in view.results.causes and row.outcome is Outcome.ERROR
+
+
 def actions(view: RunView) -> list[Action]:
     """Every action of the run: MUST before SHOULD, then fail, error, warn, then catalogue and
     target order (Python's sort is stable)."""
     found = [Action(i, label, row) for i, label in enumerate(view.results.targets)
-             for row in view.results.requirements(label) if row.outcome in ACTIONS]
+             for row in view.results.requirements(label)
+             if row.outcome in ACTIONS and not _for_its_cause(view, label, row)]
     return sorted(found, key=lambda a: (a.row.requirement.level is not Level.MUST,
                                         ACTIONS.index(a.row.outcome)))
+
+
+def detail_anchor(view: RunView, index: int, row: RequirementResult) -> str:
+    """Where a requirement's details are: its action, its target's cause, or its table row."""
+    target = view.results.targets[index]
+    if _for_its_cause(view, target, row):
+        return anchor("cause", index, "target")
+    return anchor("action" if row.outcome in ACTIONS else "row", index, row.requirement.id)
+
+
+def _cause_card(view: RunView, index: int, target: str) -> str:
+    errors = sum(_for_its_cause(view, target, row) for row in view.results.requirements(target))
+    return (f'<article id="{anchor("cause", index, "target")}" class="cf-action cf-error">'
+            f"<h3>{mark(Outcome.ERROR)} Target <code>{escape(target)}</code> could not be "
+            f'evaluated</h3><pre class="cf-message">{escape(view.results.causes[target])}</pre>'
+            f"<p>{errors} requirements are <code>error</code> for this cause (each in the "
+            "table).</p></article>")
 
 
 def _reproduce(command: str) -> str:
@@ -69,14 +92,16 @@ def actions_section(view: RunView, expected: Expected) -> str:
     found = actions(view)
     waived = [a for a in found if expected(a.target, a.row)]
     unexpected = [a for a in found if a not in waived]
-    if not found:
+    causes = [_cause_card(view, i, label) for i, label in enumerate(view.results.targets)
+              if label in view.results.causes]
+    if not found and not causes:
         body = "<p>Nothing needs action: no requirement is fail, error or warn.</p>"
     elif not waived:
-        body = "".join(_card(view, a) for a in unexpected)
+        body = "".join(causes + [_card(view, a) for a in unexpected])
     else:
-        body = (f'<h3 class="cf-group">Unexpected ({len(unexpected)})</h3>'
-                + "".join(_card(view, a) for a in unexpected)
-                + f'<h3 class="cf-group">Expected, waived ({len(waived)})</h3>'
-                + "".join(_card(view, a) for a in waived))
+        body = "".join([f'<h3 class="cf-group">Unexpected ({len(unexpected)})</h3>', *causes,
+                        *(_card(view, a) for a in unexpected),
+                        f'<h3 class="cf-group">Expected, waived ({len(waived)})</h3>',
+                        *(_card(view, a) for a in waived)])
     return (f'<section id="cf-actions" class="cf-section"><h2>What needs action '
-            f"({len(found)})</h2>{body}</section>")
+            f"({len(found) + len(causes)})</h2>{body}</section>")

@@ -7,8 +7,8 @@ from collections import Counter
 from html import escape
 
 from conformance.catalogue import catalogue, families
-from conformance.report.actions import ACTIONS
-from conformance.report.markup import MARKS, anchor, mark
+from conformance.report.actions import detail_anchor
+from conformance.report.markup import MARKS, mark
 from conformance.report.view import RunView
 from conformance.results import Outcome
 
@@ -46,16 +46,16 @@ def _bars(view: RunView) -> str:
 def _matrix(view: RunView) -> str:
     targets = view.results.targets
     head = "".join(f'<th scope="col"><code>{escape(label)}</code></th>' for label in targets)
-    outcomes = [{row.requirement.id: row.outcome for row in view.results.requirements(label)}
-                for label in targets]
+    rows_of = [{row.requirement.id: row for row in view.results.requirements(label)}
+               for label in targets]
     rows = []
     for requirement in catalogue().values():
         cells = []
         for i, label in enumerate(targets):
-            outcome = outcomes[i][requirement.id]
-            kind = "action" if outcome in ACTIONS else "row"
+            row = rows_of[i][requirement.id]
+            outcome = row.outcome
             cells.append(f'<td class="cf-cell cf-{outcome.value}"><a href="#'
-                         f'{anchor(kind, i, requirement.id)}" title="{requirement.id} on '
+                         f'{detail_anchor(view, i, row)}" title="{requirement.id} on '
                          f'{escape(label)}: {outcome.value}">{MARKS[outcome]}</a></td>')
         rows.append(f'<tr><th scope="row">{requirement.id} <span class="cf-level">'
                     f'{requirement.level.value}</span></th>{"".join(cells)}</tr>')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from conformance.report.actions import ACTIONS
+from conformance.report.actions import ACTIONS, detail_anchor
 from conformance.report.figures import figures_html
 from conformance.report.markup import anchor, inline, mark, source_html
 from conformance.report.view import RunView
@@ -20,7 +20,7 @@ def _table(view: RunView, index: int, label: str) -> str:
         first = row.message.splitlines()[0] if row.message else ""
         message = escape(first)
         if row.outcome in ACTIONS:
-            message += f' <a href="#{anchor("action", index, r.id)}">(details)</a>'
+            message += f' <a href="#{detail_anchor(view, index, row)}">(details)</a>'
         measured = figures_html(figures.get(r.id, {}))
         rows.append(
             f'<tr id="{anchor("row", index, r.id)}" class="cf-row cf-{row.outcome.value}">'
