@@ -104,7 +104,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.htmlpath = str(settings.report_dir / "conformance.html")
         config.option.self_contained_html = True
     if isinstance(getattr(config.option, "css", None), list):  # pytest-html: our page's style
-        config.option.css.append(str(STYLE_FILE))
+        # A new list: argparse's default one would grow with every in-process run.
+        config.option.css = [*config.option.css, str(STYLE_FILE)]
     if not config.option.xmlpath:
         config.option.xmlpath = str(settings.report_dir / "junit.xml")
     worker_input = getattr(config, "workerinput", None)  # set on pytest-xdist workers

@@ -2,7 +2,9 @@
 requirement table, drawn from the one results model above pytest-html's per-test table.
 
 `render_summary(view, extra_sections, expected)` is the one entry point (the plugin hands its
-fragments to pytest-html's summary hook); `Section` is how other outputs add to the page.
+fragment to pytest-html's summary hook); `Section` is how other outputs add to the page.
+`conformance.report.browser` drives headless Chromium over a written page (self-tests,
+`make screenshots`, the benchmark); nothing of a run imports it.
 """
 
 from conformance.report.page import STYLE_FILE, render_summary
