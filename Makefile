@@ -10,7 +10,7 @@ REPORT_STAMP := $(VENV)/.report-stamp
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: report test bench proto clean
+.PHONY: report test bench bench-report proto clean screenshots
 
 $(REPORT_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ test: $(STAMP)
 
 bench: $(REPORT_STAMP)
 	$(PY) bench/bench.py $(ARGS)
+
+# The HTML report's page weights and render time in headless Chromium (bench/report_bench.py)
+bench-report: $(REPORT_STAMP)
+	$(PY) bench/report_bench.py $(ARGS)
+
+# docs/report.png, the README's picture of the HTML report (needs Chromium: apt-get install chromium)
+screenshots: $(REPORT_STAMP)
+	$(PY) tools/screenshots.py
 
 proto: $(STAMP)
 	$(PY) tools/gen_proto.py

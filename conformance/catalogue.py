@@ -73,18 +73,24 @@ def requirement(requirement_id: str) -> Requirement:
         raise KeyError(f"{requirement_id!r} is not in the requirement catalogue") from None
 
 
-_RFC = re.compile(r"RFC (\d+)(?: §([0-9.]+)| App\. ([A-Z](?:\.\d+)?))?")
+_RFC = re.compile(r"RFC (\d+)(?: §([0-9.]+)| App\. ([A-Z](?:\.\d+)?))?((?:, §[0-9.]+)*)")
+_MORE = re.compile(r"§([0-9.]+)")
 
 
 def source_links(source: str) -> list[tuple[str, str]]:
-    """(text, URL) pairs for the RFC clauses cited in a source column, for the HTML report."""
+    """(text, URL) pairs for the RFC clauses cited in a source column, for the HTML report; a
+    list of clauses after one RFC ("RFC 6749 §6, §10.4") links each to that RFC."""
     links = []
     for match in _RFC.finditer(source):
-        number, section, appendix = match.groups()
+        number, section, appendix, more = match.groups()
         url = f"https://www.rfc-editor.org/rfc/rfc{number}"
+        head = match.group(0)[:len(match.group(0)) - len(more)]
         if section:
-            url += f"#section-{section.rstrip('.')}"
+            links.append((head, f"{url}#section-{section.rstrip('.')}"))
         elif appendix:
-            url += f"#appendix-{appendix}"
-        links.append((match.group(0), url))
+            links.append((head, f"{url}#appendix-{appendix}"))
+        else:
+            links.append((head, url))
+        links += [(m.group(0), f"{url}#section-{m.group(1).rstrip('.')}")
+                  for m in _MORE.finditer(more)]
     return links

@@ -11,7 +11,7 @@ import html
 import secrets
 import sys
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import conformance
-from conformance.catalogue import Level, Requirement, requirement, source_links
+from conformance.catalogue import Level, Requirement, requirement
 from conformance.client import ChannelSettings
 from conformance.errors import CannotEvaluate, TargetDown, UsageError
 from conformance.options import (
@@ -30,6 +30,7 @@ from conformance.options import (
     settings_from,
 )
 from conformance.redact import SECRETS
+from conformance.report import STYLE_FILE, RunView, render_summary
 from conformance.results import CheckResult, Outcome, Results
 from conformance.target import TargetSession
 from conformance.throttle import Throttling
@@ -52,6 +53,7 @@ class ConformanceRun:
     started: float = field(default_factory=time.monotonic)
     server: Any = None   # the embedded ReferenceServer, when no --target was given
     throttling: dict[str, Throttling] = field(default_factory=dict)  # per target label
+    duration_s: float | None = None  # set when the session finishes
 
     def close(self) -> None:
         for session in self.sessions.values():
@@ -101,6 +103,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "htmlpath", "") is None:  # pytest-html present, no --html given
         config.option.htmlpath = str(settings.report_dir / "conformance.html")
         config.option.self_contained_html = True
+    if isinstance(getattr(config.option, "css", None), list):  # pytest-html: our page's style
+        # A new list: argparse's default one would grow with every in-process run.
+        config.option.css = [*config.option.css, str(STYLE_FILE)]
     if not config.option.xmlpath:
         config.option.xmlpath = str(settings.report_dir / "junit.xml")
     worker_input = getattr(config, "workerinput", None)  # set on pytest-xdist workers
@@ -248,6 +253,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
     error = call.excinfo.value if call.excinfo else None
     if isinstance(error, TargetDown):
         report.conformance_cause = error.cause  # type: ignore[attr-defined]
+    if isinstance(error, Violation):  # its parts, laid out by the HTML report
+        report.conformance_fields = error.fields()  # type: ignore[attr-defined]
     report.conformance_outcome = outcome.value  # type: ignore[attr-defined]
     report.conformance_message = message  # type: ignore[attr-defined]
     return report
@@ -321,9 +328,17 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     cause = getattr(report, "conformance_cause", None)
     if cause:
         run.results.causes.setdefault(str(props["target"]), cause)
+    figures = {name: float(str(props[name])) for name in FIGURES if name in props}
+    if figures:
+        run.results.record_figures(str(props["target"]), str(props["requirement"]), figures)
     run.results.record(report.nodeid, CheckResult(
         report.nodeid.split("::")[-1], str(props["target"]), str(props["requirement"]),
-        Outcome(outcome), getattr(report, "conformance_message", "")))
+        Outcome(outcome), getattr(report, "conformance_message", ""),
+        dict(getattr(report, "conformance_fields", {}))))
+
+
+# What a check measured, recorded with its results for the HTML report (FZ-01's campaign).
+FIGURES = ("fuzz_tokens", "fuzz_distinct", "fuzz_seconds")
 
 
 _CONFIG: list[pytest.Config] = []
@@ -368,10 +383,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         cost = run.throttling.get(label, Throttling())
         extra.setdefault(label, {})["throttling"] = {"refusals": cost.refusals,
                                                      "waited_s": round(cost.waited_s, 3)}
+    run.duration_s = time.monotonic() - run.started
     run.results.write_json(
         run.settings.report_dir / "results.json", suite_version=conformance.__version__,
         profile=run.settings.profile.name, started_at=run.started_at,
-        duration_s=time.monotonic() - run.started, extra=extra)
+        duration_s=run.duration_s, extra=extra)
     for label, cause in run.results.causes.items():
         print(f"conformance: error: target {label} could not be evaluated: {cause}",
               file=sys.stderr)
@@ -428,28 +444,14 @@ def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: 
                                 session: pytest.Session) -> None:
     run = session.config.stash.get(RUN, None)
     if run is not None:
-        prefix.extend(_html_summary(run))
+        prefix.append(render_summary(_report_view(run)))
 
 
-def _html_summary(run: ConformanceRun) -> Iterator[str]:
-    results = run.results
-    for label in results.targets:
-        counts = ", ".join(f"{n} {k}" for k, n in results.counts(label).items())
-        yield (f"<h2>Target {html.escape(label)}: {results.verdict(label).value}</h2>"
-               f"<p>Requirements: {counts}. Profile: {run.settings.profile.name}.</p>")
-        cost = run.throttling.get(label)
-        if cost is not None and cost.refusals:
-            yield (f"<p>Logins throttled: {cost.refusals} refused, {cost.waited_s:.1f} s spent "
-                   "waiting and pacing logins.</p>")
-        yield ('<table class="conformance-summary"><thead><tr><th>Requirement</th><th>Level</th>'
-               "<th>Outcome</th><th>Title</th><th>Source</th><th>Message</th></tr></thead><tbody>")
-        for row in results.requirements(label):
-            r = row.requirement
-            source = html.escape(r.source)
-            for text, url in source_links(r.source):
-                link = f'<a href="{url}">{html.escape(text)}</a>'
-                source = source.replace(html.escape(text), link, 1)
-            message = html.escape(row.message.splitlines()[0] if row.message else "")
-            yield (f"<tr><td>{r.id}</td><td>{r.level.value}</td><td>{row.outcome.value}</td>"
-                   f"<td>{html.escape(r.title)}</td><td>{source}</td><td>{message}</td></tr>")
-        yield "</tbody></table>"
+def _report_view(run: ConformanceRun) -> RunView:
+    """What the HTML report draws: the results model and the run's facts beside it."""
+    return RunView(
+        run.results, run.settings.profile.name, conformance.__version__, run.started_at,
+        run.duration_s if run.duration_s is not None else time.monotonic() - run.started,
+        token_kinds={label: s.config.tokens.kind for label, s in run.sessions.items()},
+        throttling={label: (cost.refusals, cost.waited_s)
+                    for label, cost in run.throttling.items()})

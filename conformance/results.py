@@ -55,6 +55,8 @@ class CheckResult:
     requirement_id: str
     outcome: Outcome
     message: str = ""
+    # A Violation's parts (title, expected, received, details, reproduce), for the HTML report.
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,6 +65,7 @@ class RequirementResult:
     outcome: Outcome
     message: str
     checks: list[str]
+    fields: dict[str, str] = field(default_factory=dict)  # its worst check's Violation parts
 
     def as_json(self) -> dict[str, Any]:
         r = self.requirement
@@ -77,6 +80,8 @@ class Results:
     only: frozenset[str] | None = None
     causes: dict[str, str] = field(default_factory=dict)   # target -> why it can't be evaluated
     rpcs: dict[str, dict[str, int]] = field(default_factory=dict)  # target -> family -> calls
+    # target -> requirement ID -> figure -> value: what a check measured (FZ-01's campaign)
+    figures: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     _checks: dict[str, CheckResult] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -84,6 +89,7 @@ class Results:
         """Record a check's outcome; several reports of one check (setup, call, teardown) keep
         the worst, and of equals the one with a message (a passing call's note)."""
         result.message = SECRETS.scrub(result.message)
+        result.fields = {name: SECRETS.scrub(text) for name, text in result.fields.items()}
         with self._lock:
             known = self._checks.get(nodeid)
             # A passing teardown after a skipped call leaves the check skipped.
@@ -99,6 +105,10 @@ class Results:
             by_family = self.rpcs.setdefault(target, {})
             by_family[family] = by_family.get(family, 0) + calls
 
+    def record_figures(self, target: str, requirement_id: str, figures: dict[str, float]) -> None:
+        with self._lock:
+            self.figures.setdefault(target, {}).setdefault(requirement_id, {}).update(figures)
+
     def requirements(self, target: str) -> list[RequirementResult]:
         with self._lock:
             checks = [c for c in self._checks.values() if c.target == target]
@@ -112,7 +122,7 @@ class Results:
                 continue
             worst = max(mine, key=lambda c: SEVERITY[c.outcome])
             rows.append(RequirementResult(requirement, worst.outcome, worst.message,
-                                          [c.name for c in mine]))
+                                          [c.name for c in mine], dict(worst.fields)))
         return rows
 
     def verdict(self, target: str) -> Verdict:

@@ -40,6 +40,12 @@ class Violation(AssertionError):
             lines.append(f"See: {requirement.source} ({requirement.title})")
         return SECRETS.scrub("\n".join(lines))
 
+    def fields(self) -> dict[str, str]:
+        """Its parts by name, redacted, for reports that lay them out (the HTML page)."""
+        parts = {"title": self.title, "expected": self.expected, "received": self.received,
+                 "details": self.details, "reproduce": self.reproduce}
+        return {name: SECRETS.scrub(text) for name, text in parts.items() if text}
+
 
 def violation(title: str, *, expected: str, received: str, reply: Reply[object] | None = None,
               details: str = "") -> Violation | CannotEvaluate:

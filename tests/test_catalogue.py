@@ -85,3 +85,13 @@ def test_levels_and_links() -> None:
     assert source_links("RFC 6749 §5.2 (invalid_grant)") == [
         ("RFC 6749 §5.2", "https://www.rfc-editor.org/rfc/rfc6749#section-5.2")]
     assert source_links("RFC 6749 App. A.17")[0][1].endswith("#appendix-A.17")
+
+
+def test_every_clause_after_an_rfc_is_linked_to_that_rfc() -> None:
+    assert source_links("RFC 6749 §6, §10.4; OIDC Core §12.2") == [
+        ("RFC 6749 §6", "https://www.rfc-editor.org/rfc/rfc6749#section-6"),
+        ("§10.4", "https://www.rfc-editor.org/rfc/rfc6749#section-10.4")]
+    assert [url for _, url in source_links("RFC 6750 §2.1; RFC 6749 App. A.12, §7")] == [
+        "https://www.rfc-editor.org/rfc/rfc6750#section-2.1",
+        "https://www.rfc-editor.org/rfc/rfc6749#appendix-A.12",
+        "https://www.rfc-editor.org/rfc/rfc6749#section-7"]

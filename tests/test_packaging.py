@@ -87,6 +87,7 @@ def test_the_wheel_carries_the_schemas_and_the_proto(installed: Installed) -> No
         assert {f"conformance/_data/{name}" for name in kept} <= names
     assert {"conformance/catalogue.toml", "conformance/py.typed",
             "conformance/weak_jwt_secrets.txt",  # RT-23's list
+            "conformance/report/style.css",  # the HTML report's page
             "conformance/_generated/user_api/v1/user_pb2.py"} <= names
     # Mapped at build time from the top-level directories, never kept as a second copy.
     assert not (ROOT / "conformance" / "_data").exists()
