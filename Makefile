@@ -26,6 +26,7 @@ report: $(REPORT_STAMP)
 	$(PY) -m conformance $(ARGS)
 
 test: $(STAMP)
+	tools/ensure-chromium
 	$(PY) -m pytest -n 2 $(ARGS)
 
 bench: $(REPORT_STAMP)

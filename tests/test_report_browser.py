@@ -1,7 +1,8 @@
 """The HTML report as a browser shows it: a faulty run and a two-target run rendered in headless
 Chromium, asserted on the rendered DOM, each with a screenshot left in its report dir.
 
-No browser is a failure, never a skip: `.ci/run` installs Debian's chromium."""
+No browser is a failure, never a skip: `make test` installs Debian's chromium
+(tools/ensure-chromium)."""
 
 from __future__ import annotations
 
