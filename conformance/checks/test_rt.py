@@ -786,6 +786,31 @@ def describe_sample(sample: dict[str, list[str]]) -> str:
         ", one refresh per fresh login"
 
 
+# RT-22: independent token families -------------------------------------------------------------
+@pytest.mark.requirement("RT-22")
+def test_rt22_a_refresh_leaves_the_users_other_families_working(target: TargetSession) -> None:
+    """RT-22: token families are independent: two logins of one user (two families), a chain of
+    refreshes in the first (profile, at least 2), then the second's refresh token still works
+    (RFC 6749 §6: a refresh token is bound to its grant; RFC 9700 §4.14.2: reuse revokes the
+    family, no more). Every other check mints its family just before using it, so none holds an
+    older family while another refreshes: a server that logs out the user's other sessions on
+    each refresh ("one session per user", a product choice) is seen only here. `skip` when the
+    two minted families belong to different users (a token command may give any user)."""
+    other = target.fresh_tokens()
+    first = target.fresh_tokens()
+    if other.user_uuid and first.user_uuid and other.user_uuid != first.user_uuid:
+        pytest.skip(f"the two minted families belong to different users ({other.user_uuid!r} "
+                    f"and {first.user_uuid!r}): no two families of one user to compare")
+    chain = refresh_chain(target, first.refresh_token, max(2, target.profile.chain_length))
+    chain.require_complete()
+    reply = target.refresh(other.refresh_token)
+    ensure(reply.ok, "A refresh in one family logged out the user's other family",
+           expected=f"status OK for {redact(other.refresh_token)}, the refresh token of another "
+           f"login of the same user, after {chain.length} refreshes in a family minted later",
+           received=f"{reply.status}: the server revokes the user's other sessions on a "
+           "refresh (one session per user)", reply=reply)
+
+
 # RT-23: HMAC-signed JWTs and well-known weak secrets ------------------------------------------
 # Bounds the offline work (about 1 ms a token): a run sees a few hundred tokens.
 MAX_JUDGED_JWTS = 400

@@ -114,6 +114,9 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("jwt-refresh-tokens-weak-secret", _ids("RT-23"),
           "Refresh tokens are HS384 JWTs signed with the Spring Security tutorials' key, "
           "base64-decoded (stored, so no forgery is accepted)."),
+    # "One session per user": the user's other logins (devices) are logged out.
+    Fault("refresh-revokes-other-families", _ids("RT-22"),
+          "Every refresh revokes the refresh tokens of the user's other token families."),
     Fault("refresh-error-oracle", _ids("RT-19"),
           "Rotated-out and revoked refresh tokens get messages that differ from an unknown one."),
     Fault("get-me-scheme-case-sensitive", _ids("RT-20"),

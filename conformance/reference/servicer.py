@@ -234,6 +234,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         user = self.store.user(rotation.user_uuid)
         if user is None:  # the user was deleted after the token was issued
             context.abort(grpc.StatusCode.UNAUTHENTICATED, self._invalid_grant(presented))
+        if self.fault("refresh-revokes-other-families") and rotation.family_id is not None:
+            self.store.revoke_other_families(user.uuid, rotation.family_id)
         return self._refresh_response(user, successor, rotation.family_id)
 
     def _try_lock(self, refresh_token: str) -> bool:
