@@ -6,6 +6,7 @@ never spend each other's tokens and can run in any order or in parallel.
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
@@ -20,6 +21,7 @@ import pytest
 from conformance import plugin
 from conformance.client import Reply
 from conformance.errors import CannotEvaluate
+from conformance.expiry import ExpiryClock, start_clock
 from conformance.formats import is_bearer_token, is_vschar_token
 from conformance.lookalike import lookalike
 from conformance.proto import pb
@@ -784,6 +786,73 @@ def issued_sample(target: TargetSession, size: int) -> dict[str, list[str]]:
 def describe_sample(sample: dict[str, list[str]]) -> str:
     return ", ".join(f"{len(tokens)} {kind}" for kind, tokens in sample.items()) + \
         ", one refresh per fresh login"
+
+
+# RT-21: access tokens expire ---------------------------------------------------------------------
+# The clock each target's early RT-21 check started, for its judgement after the other checks.
+RT21_CLOCKS: dict[str, ExpiryClock] = {}
+
+
+@pytest.mark.requirement("RT-21")
+@pytest.mark.early
+def test_rt21_clock_starts_for_a_refreshed_access_token(target: TargetSession) -> None:
+    """RT-21: its clock. Before every other check, refresh a freshly minted token, check that
+    GetMe accepts the access token that refresh issued, and start its clock (RFC 6749 §5.1:
+    expires_in is the access token's lifetime; a JWT's `exp` when that is earlier, RFC 7519
+    §4.1.4). `skip` when no lifetime is stated (expires_in 0, FT-16) or when its end plus the
+    declared leeway (--expiry-leeway) lies beyond --expiry-wait. Skipped too when the clock
+    runs: test_rt21_access_token_is_refused_once_expired gives RT-21's verdict."""
+    tokens = target.fresh_tokens()
+    response = target.refreshed(tokens.refresh_token, "refresh a freshly minted token")
+    received, wall = time.monotonic(), time.time()
+    auth_token = response.auth_token
+    if not auth_token.token:
+        raise CannotEvaluate("precondition failed: the refresh response has no access token "
+                             "(see RT-01)")
+    if auth_token.expires_in <= 0:
+        pytest.skip(f"no lifetime is stated (expires_in {auth_token.expires_in}; see FT-15 and "
+                    "FT-16): nothing to wait for")
+    clock = start_clock(auth_token.token, auth_token.expires_in, received,
+                        target.config.expiry_leeway, wall)
+    bound = target.profile.expiry_wait
+    if clock.wait > bound:
+        pytest.skip(f"the access token's lifetime is {clock.lifetime:g} s ({clock.authority}): "
+                    f"RT-21 would wait {clock.wait:g} s for it with the declared leeway of "
+                    f"{clock.leeway:g} s, beyond --expiry-wait {bound:g} s (profile "
+                    f"{target.profile.name}); --expiry-wait {math.ceil(clock.wait)} judges it")
+    reply = target.client.get_me(f"Bearer {auth_token.token}")
+    if not reply.ok:
+        raise CannotEvaluate(f"precondition failed: GetMe answered {reply.status} to the access "
+                             f"token {redact(auth_token.token)} just issued (see RT-04)")
+    RT21_CLOCKS[target.label] = clock
+    pytest.skip(f"the clock runs: {redact(auth_token.token)} is judged after the other checks, "
+                f"{clock.wait:g} s after issue (test_rt21_access_token_is_refused_once_expired)")
+
+
+@pytest.mark.requirement("RT-21")
+@pytest.mark.expiry
+def test_rt21_access_token_is_refused_once_expired(target: TargetSession,
+                                                   request: pytest.FixtureRequest) -> None:
+    """RT-21: GetMe with an access token issued by RefreshAccessToken is rejected with
+    UNAUTHENTICATED once its expires_in seconds (or its JWT `exp`, when earlier) plus the
+    declared clock-skew leeway have passed since it was issued (RFC 6749 §5.1; RFC 6750 §3.1
+    invalid_token: expired; RFC 7519 §4.1.4). The token is the one
+    test_rt21_clock_starts_for_a_refreshed_access_token took at the start of the run, so the
+    wait overlaps the other checks; it sleeps only for what is left of it."""
+    clock = RT21_CLOCKS.pop(target.label, None)
+    if clock is None:
+        pytest.skip("no access token to judge: test_rt21_clock_starts_for_a_refreshed_access_"
+                    "token did not start a clock (see its outcome)")
+    time.sleep(max(0.0, clock.due() - time.monotonic()))
+    waited = clock.since_issue()
+    reply = target.client.get_me(f"Bearer {clock.access_token}")
+    ensure_status(reply, UNAUTHENTICATED, "Access token still accepted after its lifetime",
+                  expected=f"UNAUTHENTICATED for {redact(clock.access_token)}, {waited:.1f} s "
+                  f"after it was issued: past its lifetime of {clock.lifetime:g} s "
+                  f"({clock.authority}) and the declared leeway of {clock.leeway:g} s")
+    plugin.pass_note(request.node, f"GetMe refused the access token {waited:.1f} s after issue "
+                     f"(lifetime {clock.lifetime:g} s, {clock.authority}; leeway "
+                     f"{clock.leeway:g} s)")
 
 
 # RT-22: independent token families -------------------------------------------------------------
