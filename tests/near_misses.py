@@ -443,11 +443,17 @@ TABLE: dict[str, Review] = {
                     "RFC 8725 §2.1, §3.1", "needs the server's public key; this API publishes "
                     "no JWKS"),
     )),
-    "RT-21": Review(pending="issue 15", near_misses=(
-        gap("GetMe never checks expiry (only RefreshAccessToken does)", "RFC 6749 §5.1; "
-            "RFC 6750 §3.1", "the pending check; one GetMe after the lifetime", 1),
+    "RT-21": Review((
+        tried("GetMe never checks expiry (only RefreshAccessToken does)", "RFC 6749 §5.1; "
+              "RFC 6750 §3.1", "test_rt21_access_token_is_refused_once_expired",
+              "access-tokens-never-expire"),
+        tried("a JWT whose `exp` is earlier than expires_in, accepted past its `exp` (the "
+              "signature verified, the claim not)", "RFC 7519 §4.1.4; RFC 6750 §3.1",
+              "test_rt21_access_token_is_refused_once_expired",
+              "jwt-access-tokens-accepted-past-exp"),
         gap("expiry compared in milliseconds against seconds (valid 1000 times longer)",
-            "RFC 6749 §5.1", "as above", 1),
+            "RFC 6749 §5.1", "the check sees it as access-tokens-never-expire does; only a "
+            "fault of its own is missing", 3),
         gap("a cached validation result outlives the token", "RFC 6750 §3.1",
             "GetMe shortly before and after the expiry", 2),
     )),

@@ -50,7 +50,6 @@ def test_every_check_names_a_catalogued_requirement() -> None:
 PENDING = {
     "CT-07": "issue 15 (live contract drift through reflection)",
     "CT-08": "issue 15",
-    "RT-21": "issue 15 (access-token expiry)",
     "LD-01": "issue 16 (the load command)",
     "LD-02": "issue 16",
     "LD-03": "issue 16",

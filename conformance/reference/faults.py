@@ -22,6 +22,7 @@ class Flavor:
     summary: str
     warns: frozenset[str] = frozenset()  # SHOULD requirements this flavour may legitimately miss
     reuse_grace: float = 0.0  # a grace window the server declares (the suite is told of it)
+    suite_args: tuple[str, ...] = ()  # what the suite is told of it (tests/test_faults.py)
 
 
 def _faults(*faults: Fault) -> dict[str, Fault]:
@@ -67,6 +68,13 @@ FAULTS: dict[str, Fault] = _faults(
           "GetMe accepts a value that begins with a valid Bearer credential (`Bearer <token>,`, "
           "`Bearer <token> <token>`)."),
     # RT: refresh semantics -------------------------------------------------------------------
+    # RT-21's: lifetimes short enough for a quick run (reference/servicer.py, SHORT_LIFETIMES).
+    Fault("access-tokens-never-expire", _ids("RT-21"),
+          "Access tokens state expires_in 3 but GetMe accepts them for ever."),
+    # expires_in 6 and the leeway are beyond a quick run's wait: only `exp` brings it in reach.
+    Fault("jwt-access-tokens-accepted-past-exp", _ids("RT-21"),
+          "Access tokens are HS256 JWTs with exp 3 s after iat (expires_in 6); GetMe verifies "
+          "their signature but not exp, and accepts them for ever."),
     Fault("access-token-repeated-in-family", _ids("RT-02"),
           "Every refresh of a token family returns the access token of its first refresh."),
     Fault("refresh-returns-another-user", _ids("RT-03"),
@@ -253,6 +261,9 @@ FLAVORS: dict[str, Flavor] = {
         Flavor("checksummed-refresh-tokens", "Refresh tokens in GitHub's format: `urt_`, 30 "
                "random base62 characters and their CRC32 in 6 base62 characters; a token whose "
                "checksum fails is malformed and gets INVALID_ARGUMENT."),
+        Flavor("expiry-leeway-20s", "Access tokens state expires_in 2 and are accepted 20 s "
+               "longer, a clock-skew leeway the suite is told of (--expiry-leeway 20).",
+               suite_args=("--expiry-leeway", "20", "--expiry-wait", "25")),
         Flavor("jwt-access-tokens-es256", "Access tokens are ES256 JWTs (a P-256 key) with iat, "
                "exp, sub and a 256-bit jti: no shared secret to guess (RT-23 skips them)."),
     )

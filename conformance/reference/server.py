@@ -16,7 +16,12 @@ from grpc_reflection.v1alpha import reflection
 from conformance.proto import SERVICE, pb, pb_grpc
 from conformance.reference.faults import FAULTS, FLAVORS
 from conformance.reference.lenient import decode_leniently
-from conformance.reference.servicer import UNDECODABLE, Behaviour, UserApiServicer
+from conformance.reference.servicer import (
+    SHORT_LIFETIMES,
+    UNDECODABLE,
+    Behaviour,
+    UserApiServicer,
+)
 from conformance.reference.store import Store, StoredUser
 
 __all__ = ["DEFAULT_EMAIL", "TEST_USER_PROFILE", "ReferenceServer", "ServerOptions"]
@@ -81,7 +86,9 @@ class ReferenceServer:
             self.options.email, self.options.password, TEST_USER_PROFILE)
         behaviour = Behaviour(
             faults=frozenset(self.options.faults), flavors=frozenset(self.options.flavors),
-            access_token_lifetime=self.options.access_token_lifetime,
+            access_token_lifetime=next((SHORT_LIFETIMES[name] for name in sorted(
+                self.options.faults | self.options.flavors) if name in SHORT_LIFETIMES),
+                self.options.access_token_lifetime),
             # Fault undeclared-reuse-grace: a window the suite is not told of (ServerOptions's
             # stays what was declared).
             reuse_grace=max(self.options.reuse_grace, UNDECLARED_REUSE_GRACE
