@@ -183,6 +183,16 @@ FAULTS: dict[str, Fault] = _faults(
           "RefreshAccessToken's request decoder is as lenient as protobufjs before 8.2: field 1 "
           "under any wire type, read up to the end when its length runs past it; and beyond "
           "it, a truncated trailing field is ignored."),
+    # CT-07/CT-08: what reflection describes (reference/described.py); the RPCs stay the
+    # contract's. A wire break is a JSON break too (WIRE_JSON holds WIRE's rules).
+    Fault("reflection-field-type-changed", _ids("CT-07", "CT-08"),
+          "Reflection describes AuthToken.expires_in as a string (the contract: int32)."),
+    Fault("reflection-field-renumbered", _ids("CT-07", "CT-08"),
+          "Reflection describes User.email as field 14 (the contract: 6, not reserved)."),
+    Fault("reflection-json-name-changed", _ids("CT-08"),
+          "Reflection describes AuthToken.token_type with json_name tokenKind (tokenType)."),
+    Fault("reflection-rpc-missing", _ids("CT-07", "CT-08"),
+          "Reflection describes UserApiService without its GetMe RPC."),
     # CT and FT: contract and fields. User/AuthToken rewrites live in reference/mutations.py.
     # The schema (CT-04) restates every FT MUST, so each FT MUST fault also trips CT-04.
     Fault("response-unknown-fields", _ids("CT-03"),
@@ -264,6 +274,10 @@ FLAVORS: dict[str, Flavor] = {
         Flavor("expiry-leeway-20s", "Access tokens state expires_in 2 and are accepted 20 s "
                "longer, a clock-skew leeway the suite is told of (--expiry-leeway 20).",
                suite_args=("--expiry-leeway", "20", "--expiry-wait", "25")),
+        Flavor("reflection-describes-additions", "Reflection describes a newer contract: "
+               "User.nickname (20), a ListSessionsResponse message and a ListSessions RPC."),
+        Flavor("no-reflection", "The server serves no gRPC server reflection (CT-07 and CT-08 "
+               "skip)."),
         Flavor("jwt-access-tokens-es256", "Access tokens are ES256 JWTs (a P-256 key) with iat, "
                "exp, sub and a 256-bit jti: no shared secret to guess (RT-23 skips them)."),
     )

@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from conformance.proto import SERVICE, pb, pb_grpc
+from conformance.reference.described import described_pool
 from conformance.reference.faults import FAULTS, FLAVORS
 from conformance.reference.lenient import decode_leniently
 from conformance.reference.servicer import (
@@ -112,10 +113,13 @@ class ReferenceServer:
         for name in ("", SERVICE):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self._server)
-        reflection.enable_server_reflection(
-            (pb.DESCRIPTOR.services_by_name["UserApiService"].full_name,
-             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME), self._server)
+        if "no-reflection" not in behaviour.flavors:
+            # CT-07/CT-08's faults and flavour describe another contract than they serve.
+            pool = described_pool(behaviour.faults | behaviour.flavors)
+            reflection.enable_server_reflection(
+                (pb.DESCRIPTOR.services_by_name["UserApiService"].full_name,
+                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                 reflection.SERVICE_NAME), self._server, pool=pool)
         address = f"127.0.0.1:{self.options.port}"
         if self.options.tls_cert_file and self.options.tls_key_file:
             self.port = self._server.add_secure_port(address, self._credentials())
