@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from conformance.client import ChannelSettings, UserApiClient
 from conformance.expiry import start_clock
 from conformance.reference import ReferenceServer, ServerOptions
 from conformance.reference.faults import FLAVORS
@@ -93,3 +94,18 @@ def test_the_targets_file_declares_a_leeway(tmp_path: Path,
     first, second = load_targets_file(str(tmp_path / "t.toml"), deadline=5.0, reuse_grace=0.0,
                                       expiry_leeway=7.0)
     assert (first.expiry_leeway, second.expiry_leeway) == (30.0, 7.0)
+
+
+def test_a_single_static_token_serves_rt21_and_the_sample(run_suite: Any,
+                                                          short_lived: ReferenceServer) -> None:
+    """RT-21 judges the sample's access token: it spends no refresh token of its own, so one
+    static token still serves it and the field checks."""
+    api = UserApiClient(ChannelSettings(short_lived.address, plaintext=True))
+    login = api.login(short_lived.options.email, PASSWORD)
+    api.close()
+    assert login.response is not None
+    run = run_suite("--target", short_lived.address, "--plaintext", "--refresh-token-env", "RT",
+                    "--profile", "quick", "--only", "RT-21,CT-01,FT-13",
+                    env={"RT": login.response.auth_token.refresh_token})
+    outcomes = run.outcomes()
+    assert (outcomes["RT-21"], outcomes["CT-01"], outcomes["FT-13"]) == ("pass",) * 3, outcomes
