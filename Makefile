@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Two stamps: the main job installs the runtime and the parallel extra only; the self-tests
+# Two stamps: the main job installs the runtime and the parallel and drift extras; the self-tests
 # add the test extra (type checker, linter, build backend, protoc).
 REPORT_STAMP := $(VENV)/.report-stamp
 STAMP := $(VENV)/.installed-stamp
@@ -15,7 +15,7 @@ ARGS ?=
 $(REPORT_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[parallel]'
+	$(PY) -m pip install --quiet -e '.[parallel,drift]'
 	touch $@
 
 $(STAMP): $(REPORT_STAMP)

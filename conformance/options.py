@@ -8,7 +8,7 @@ import os
 import re
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ __all__ = ["OPTIONS", "RunSettings", "TargetConfig", "TokenSourceSpec", "add_opt
            "settings_from"]
 
 DEFAULT_DEADLINE = 5.0
+DEFAULT_EXPIRY_LEEWAY = 5.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--reuse-grace", "conformance_reuse_grace",
            "the target's declared reuse grace window in seconds (default 0)",
            {"default": "0", "metavar": "SECONDS"}),
+    Option("--expiry-wait", "conformance_expiry_wait",
+           "the longest RT-21 waits for an access token to expire (profile default: quick 10, "
+           "standard 30, nightly 300)", {"metavar": "SECONDS"}),
+    Option("--expiry-leeway", "conformance_expiry_leeway",
+           "the target's declared clock-skew leeway for access-token expiry (default 5)",
+           {"default": str(DEFAULT_EXPIRY_LEEWAY), "metavar": "SECONDS"}),
     Option("--profile", "conformance_profile",
            f"fuzz and load budgets: {'|'.join(PROFILES)} (default {DEFAULT_PROFILE})",
            {"default": DEFAULT_PROFILE, "metavar": "NAME"}),
@@ -127,6 +134,7 @@ class TargetConfig:
     channel: ChannelSettings
     tokens: TokenSourceSpec
     reuse_grace: float = 0.0
+    expiry_leeway: float = DEFAULT_EXPIRY_LEEWAY  # the clock skew RT-21 allows past expires_in
 
     @property
     def label(self) -> str:
@@ -142,6 +150,7 @@ class RunSettings:
     deadline: float
     reference_faults: frozenset[str] = frozenset()
     reference_flavors: frozenset[str] = frozenset()
+    expiry_leeway: float = DEFAULT_EXPIRY_LEEWAY  # for the embedded target (TargetConfig's)
 
     @property
     def embedded(self) -> bool:
@@ -260,6 +269,11 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
         raise UsageError(f"--profile: {profile_name!r} is not one of {', '.join(PROFILES)}")
     deadline = parse_seconds(get("conformance_deadline"), "--deadline", positive=True)
     reuse_grace = parse_seconds(get("conformance_reuse_grace"), "--reuse-grace", positive=False)
+    leeway = parse_seconds(get("conformance_expiry_leeway"), "--expiry-leeway", positive=False)
+    profile = PROFILES[profile_name]
+    if get("conformance_expiry_wait") is not None:
+        profile = replace(profile, expiry_wait=parse_seconds(
+            get("conformance_expiry_wait"), "--expiry-wait", positive=False))
     only = None
     if get("conformance_only"):
         only = frozenset(part.strip().upper() for part in get("conformance_only").split(",")
@@ -287,12 +301,12 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
                                       ca_file=ca_file, server_name=get("conformance_server_name"),
                                       cert_file=cert_file, key_file=key_file,
                                       metadata=metadata, deadline=deadline)
-            targets.append(TargetConfig(channel, tokens, reuse_grace))
+            targets.append(TargetConfig(channel, tokens, reuse_grace, leeway))
     if get("conformance_targets_file"):
         from conformance.targets_file import load_targets_file
         targets += load_targets_file(
             readable_file(get("conformance_targets_file"), "--targets-file"),
-            deadline=deadline, reuse_grace=reuse_grace)
+            deadline=deadline, reuse_grace=reuse_grace, expiry_leeway=leeway)
     labels = [target.label for target in targets]
     if len(set(labels)) != len(labels):
         raise UsageError(f"--target: a target is listed twice: {', '.join(labels)}")
@@ -305,5 +319,5 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
         raise UsageError("--reference-fault/--reference-flavor: unknown "
                          f"{', '.join(unknown_switches)} (python -m conformance.reference "
                          "--list-faults lists them)")
-    return RunSettings(tuple(targets), PROFILES[profile_name], only,
-                       Path(get("conformance_report_dir")), deadline, faults, flavors)
+    return RunSettings(tuple(targets), profile, only,
+                       Path(get("conformance_report_dir")), deadline, faults, flavors, leeway)

@@ -88,6 +88,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "fields: runs after the ordinary checks (see RUN_PHASES)")
     config.addinivalue_line("markers", "late: runs after the ordinary checks (see RUN_PHASES)")
     config.addinivalue_line("markers", "last: runs after every other check (see RUN_PHASES)")
+    config.addinivalue_line("markers", "early: runs before every other check (see RUN_PHASES)")
+    config.addinivalue_line("markers", "expiry: runs after the fuzz campaign (see RUN_PHASES)")
     if not _collects_checks(config):
         return
     try:
@@ -155,7 +157,7 @@ def _start_run(settings: RunSettings, reuse_grace: float,
         targets = [TargetConfig(ChannelSettings(embedded["address"], plaintext=True,
                                                 deadline=settings.deadline),
                                 TokenSourceSpec("embedded", email=embedded["email"]),
-                                embedded["reuse_grace"])]
+                                embedded["reuse_grace"], settings.expiry_leeway)]
     password = embedded["password"] if embedded else None
     sessions = {t.label: TargetSession(t, settings.profile, password) for t in targets}
     return ConformanceRun(settings, sessions, Results(list(sessions), settings.only),
@@ -216,11 +218,16 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 # every response the suite sees) after the ordinary checks, so that they judge the responses of
 # RT's chains and races too; `late` ones (the fuzz campaign, which may damage a target) after
 # those, so that a crash is not reported against other requirements; `last` ones (FZ-04, FZ-08:
-# scans of every call of the run) after everything.
-RUN_PHASES = ("fields", "late", "last")
+# scans of every call of the run) after everything. RT-21 starts its clock in an `early` check,
+# before all others, and judges the token in an `expiry` one, after the fuzz campaign: its wait
+# for an access token to expire overlaps the run instead of adding to it.
+RUN_PHASES = ("fields", "late", "expiry", "last")
+EARLY = "early"
 
 
 def _run_phase(item: pytest.Item) -> int:
+    if item.get_closest_marker(EARLY):
+        return -1
     return max((RUN_PHASES.index(m.name) + 1 for m in item.iter_markers()
                 if m.name in RUN_PHASES), default=0)
 

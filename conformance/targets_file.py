@@ -12,10 +12,11 @@ __all__ = ["load_targets_file"]
 
 KEYS = {"address", "plaintext", "ca_file", "server_name", "login_email", "login_password_env",
         "token_command", "refresh_token_env", "metadata", "deadline", "reuse_grace", "cert_file",
-        "key_file"}
+        "key_file", "expiry_leeway"}
 
 
-def load_targets_file(path: str, *, deadline: float, reuse_grace: float) -> list[Any]:
+def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
+                      expiry_leeway: float = 5.0) -> list[Any]:
     """The targets of a TOML file; UsageError names the file, the entry and the problem."""
     from conformance.options import (
         TargetConfig,
@@ -78,5 +79,7 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float) -> list
                                    where)
         grace = parse_seconds(entry.get("reuse_grace", reuse_grace), where + ": reuse_grace",
                               positive=False)
-        targets.append(TargetConfig(channel, tokens, grace))
+        leeway = parse_seconds(entry.get("expiry_leeway", expiry_leeway),
+                               where + ": expiry_leeway", positive=False)
+        targets.append(TargetConfig(channel, tokens, grace, leeway))
     return targets

@@ -136,15 +136,26 @@ TABLE: dict[str, Review] = {
         unreachable("TLS terminated at a proxy, plaintext behind it across a network",
                     "RFC 6750 §5.3", "the hop behind the proxy is invisible to a client"),
     )),
-    "CT-07": Review(pending="issue 15", near_misses=(
-        gap("a field renumbered (same name, new number)", "buf breaking rules (WIRE)",
-            "reflection descriptors against the contract's; no extra RPCs beyond reflection", 1),
-        gap("a field's type changed wire-incompatibly (int64 expires_in to string)",
-            "buf breaking rules (WIRE)", "as above", 1),
-        gap("an RPC or an enum value of the contract missing, or its number changed",
-            "buf breaking rules (WIRE)", "as above", 1),
-        gap("a field changed from singular to repeated (dids the other way round)",
-            "buf breaking rules (WIRE: cardinality)", "as above", 2),
+    "CT-07": Review((
+        tried("a field renumbered (same name, new number)", "buf breaking rules (WIRE)",
+              "test_ct07_reflected_description_is_wire_compatible",
+              "reflection-field-renumbered"),
+        tried("a field's type changed wire-incompatibly (int32 expires_in to string)",
+              "buf breaking rules (WIRE)", "test_ct07_reflected_description_is_wire_compatible",
+              "reflection-field-type-changed"),
+        tried("an RPC of the contract missing from the description", "buf breaking rules "
+              "(WIRE does not cover deletions; the suite checks them under buf's RPC_NO_DELETE)",
+              "test_ct07_reflected_description_is_wire_compatible", "reflection-rpc-missing"),
+        tried("an enum value's number changed (ROLE_ADMIN 2 to 3)", "buf breaking rules (WIRE)",
+              "test_ct07_reflected_description_is_wire_compatible",
+              self_test="tests/test_drift.py::test_cardinality_and_enum_numbers_are_wire_rules"),
+        tried("a field changed from repeated to singular (dids)",
+              "buf breaking rules (WIRE: cardinality)",
+              "test_ct07_reflected_description_is_wire_compatible",
+              self_test="tests/test_drift.py::test_cardinality_and_enum_numbers_are_wire_rules"),
+        unreachable("a server whose reflection describes the contract but whose wire format "
+                    "differs", "gRPC server reflection protocol", "reflection is the server's "
+                    "word, not its behaviour: CT-03, CT-04 and FT judge the wire"),
     )),
     # FT: field types and formats --------------------------------------------------------------
     "FT-01": Review((
@@ -448,11 +459,17 @@ TABLE: dict[str, Review] = {
                     "RFC 8725 §2.1, §3.1", "needs the server's public key; this API publishes "
                     "no JWKS"),
     )),
-    "RT-21": Review(pending="issue 15", near_misses=(
-        gap("GetMe never checks expiry (only RefreshAccessToken does)", "RFC 6749 §5.1; "
-            "RFC 6750 §3.1", "the pending check; one GetMe after the lifetime", 1),
+    "RT-21": Review((
+        tried("GetMe never checks expiry (only RefreshAccessToken does)", "RFC 6749 §5.1; "
+              "RFC 6750 §3.1", "test_rt21_access_token_is_refused_once_expired",
+              "access-tokens-never-expire"),
+        tried("a JWT whose `exp` is earlier than expires_in, accepted past its `exp` (the "
+              "signature verified, the claim not)", "RFC 7519 §4.1.4; RFC 6750 §3.1",
+              "test_rt21_access_token_is_refused_once_expired",
+              "jwt-access-tokens-accepted-past-exp"),
         gap("expiry compared in milliseconds against seconds (valid 1000 times longer)",
-            "RFC 6749 §5.1", "as above", 1),
+            "RFC 6749 §5.1", "the check sees it as access-tokens-never-expire does; only a "
+            "fault of its own is missing", 3),
         gap("a cached validation result outlives the token", "RFC 6750 §3.1",
             "GetMe shortly before and after the expiry", 2),
     )),

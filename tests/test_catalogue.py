@@ -48,10 +48,6 @@ def test_every_check_names_a_catalogued_requirement() -> None:
 # Catalogue v2 requirements whose checks land with later issues: until then they show as `skip`
 # ("not implemented"). Any other requirement without a check fails the test below.
 PENDING = {
-    "CT-07": "issue 15 (live contract drift through reflection)",
-    "CT-08": "issue 15",
-    "RT-21": "issue 15 (access-token expiry)",
-    "RT-22": "issue 15 (independent token families)",
     "LD-01": "issue 16 (the load command)",
     "LD-02": "issue 16",
     "LD-03": "issue 16",

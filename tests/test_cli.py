@@ -89,6 +89,9 @@ def test_an_unreachable_target_exits_3_with_one_line_and_no_traceback(run_suite:
     ["--deadline", "nan"],
     ["--deadline", "inf"],
     ["--reuse-grace", "-1"],
+    ["--expiry-wait", "-1"],
+    ["--expiry-wait", "a minute"],
+    ["--expiry-leeway", "nan"],
     ["--only", "XX-99"],
     ["--target", "no-port"],
     ["--target", "127.0.0.1:1"],  # no token source

@@ -44,7 +44,7 @@ def test_fault_trips_exactly_its_requirements(run_suite: Any, fault: str) -> Non
 
 @pytest.mark.parametrize("flavor", sorted(FLAVORS))
 def test_correct_but_different_flavor_stays_conformant(run_suite: Any, flavor: str) -> None:
-    run = run_suite("--profile", "quick", "--reference-flavor", flavor)
+    run = run_suite("--profile", "quick", "--reference-flavor", flavor, *FLAVORS[flavor].suite_args)
     assert run.exit_code == 0, run.stdout[-3000:]
     assert run.tripped() <= FLAVORS[flavor].warns
     assert _crashes(run) == 0

@@ -7,13 +7,17 @@ import ipaddress
 import pytest
 from google.protobuf.message import DecodeError
 
+from conformance import plugin
+from conformance.drift.compare import WIRE, WIRE_JSON, BufFailed, BufMissing, breaking
+from conformance.drift.reflection import NotDescribed, Reflected, reflect
+from conformance.errors import CannotEvaluate
 from conformance.fields import missing_user_or_auth_token, schema_findings, unknown_fields
 from conformance.frames import FIELD_1_LEN, Frame, varint
-from conformance.proto import REFRESH_METHOD, pb
+from conformance.proto import REFRESH_METHOD, SERVICE, pb
 from conformance.redact import redact
 from conformance.samples import ensure_every_response, sampled
 from conformance.target import TargetSession
-from conformance.violations import ensure, violation
+from conformance.violations import Violation, ensure, violation
 
 
 @pytest.mark.requirement("CT-01")
@@ -108,3 +112,76 @@ def test_ct06_non_loopback_target_uses_tls(target: TargetSession) -> None:
     not_applicable = plaintext_off_loopback(channel.address, channel.plaintext)
     if not_applicable:
         pytest.skip(not_applicable)
+
+
+# CT-07/CT-08: the target's description of the API, read once per target by reflection.
+REFLECTED: dict[str, Reflected | str] = {}
+
+
+@pytest.mark.requirement("CT-07")
+def test_ct07_reflected_description_is_wire_compatible(target: TargetSession,
+                                                       request: pytest.FixtureRequest) -> None:
+    """CT-07: the user_api.v1 types and RPCs the target's gRPC server reflection describes are
+    wire-compatible with the contract (proto/): buf's WIRE breaking rules (field numbers, wire
+    types, cardinality, request and response types, enum numbers), with no service, RPC,
+    message or enum of the contract missing, which WIRE does not cover (gRPC server reflection
+    protocol; buf breaking rules, WIRE). Additions are compatible. `skip` without reflection,
+    when it does not describe user_api.v1.UserApiService, on a reflection error, or without
+    buf (the `drift` extra)."""
+    judge_drift(target, request, WIRE, "Reflected description breaks the contract on the wire")
+
+
+@pytest.mark.requirement("CT-08")
+def test_ct08_reflected_description_is_json_compatible(target: TargetSession,
+                                                       request: pytest.FixtureRequest) -> None:
+    """CT-08: as CT-07, and JSON-compatible too: buf's WIRE_JSON rules (WIRE's, and the same
+    field names, JSON names and enum value names), so that grpc-gateway and proto3 JSON clients
+    keep working (buf breaking rules, WIRE_JSON; proto3 JSON mapping). JSON names compare as
+    effective names: an empty json_name is the default lowerCamel form."""
+    judge_drift(target, request, WIRE_JSON,
+                "Reflected description breaks the contract's JSON (or wire) form")
+
+
+def judge_drift(target: TargetSession, request: pytest.FixtureRequest, category: str,
+                title: str) -> None:
+    reflected = reflected_description(target)
+    try:
+        findings = breaking(reflected.files, category)
+    except BufMissing as error:
+        pytest.skip(str(error))
+    except BufFailed as error:
+        raise CannotEvaluate(str(error)) from None
+    files = len(reflected.files.file)
+    if not findings:
+        plugin.pass_note(request.node, f"the description reflection ({reflected.version}) "
+                         f"serves, {files} files, keeps every rule of buf's {category} "
+                         "category, and every service, RPC, message and enum of the contract")
+        return
+    channel = target.config.channel
+    raise Violation(title, expected=f"the description of {SERVICE} that reflection serves "
+                    f"keeps every rule of buf's {category} category against the contract, and "
+                    "every service, RPC, message and enum of it",
+                    received="; ".join(finding.render() for finding in findings),
+                    reproduce=f"grpcurl {'-plaintext ' if channel.plaintext else ''}"
+                    f"{channel.address} describe {SERVICE}",
+                    details=f"{len(findings)} breaking change(s), from {files} files served "
+                    f"by {reflected.version}")
+
+
+def reflected_description(target: TargetSession) -> Reflected:
+    """What the target's reflection describes (read once per target); `skip` with the reason
+    when it describes nothing of the contract."""
+    if target.label not in REFLECTED:
+        channel = target.config.channel
+        try:
+            REFLECTED[target.label] = reflect(target.client.channel, SERVICE,
+                                              deadline=channel.deadline,
+                                              metadata=channel.metadata)
+        except NotDescribed as error:
+            REFLECTED[target.label] = str(error)
+    known = REFLECTED[target.label]
+    if isinstance(known, str):
+        pytest.skip(known)
+    return known
+
+

@@ -6,6 +6,7 @@ never spend each other's tokens and can run in any order or in parallel.
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
@@ -20,11 +21,12 @@ import pytest
 from conformance import plugin
 from conformance.client import Reply
 from conformance.errors import CannotEvaluate
+from conformance.expiry import ExpiryClock, start_clock
 from conformance.formats import is_bearer_token, is_vschar_token
 from conformance.lookalike import lookalike
 from conformance.proto import pb
 from conformance.redact import redact, show_authorization
-from conformance.samples import IssuedToken, issued_tokens
+from conformance.samples import IssuedToken, issued_tokens, sampled
 from conformance.target import TargetSession
 from conformance.token_analysis import estimate_entropy, parse_jws
 from conformance.tokens import TokenPair
@@ -799,6 +801,101 @@ def issued_sample(target: TargetSession, size: int) -> dict[str, list[str]]:
 def describe_sample(sample: dict[str, list[str]]) -> str:
     return ", ".join(f"{len(tokens)} {kind}" for kind, tokens in sample.items()) + \
         ", one refresh per fresh login"
+
+
+# RT-21: access tokens expire ---------------------------------------------------------------------
+# The clock each target's early RT-21 check started, for its judgement after the other checks.
+RT21_CLOCKS: dict[str, ExpiryClock] = {}
+
+
+@pytest.mark.requirement("RT-21")
+@pytest.mark.early
+def test_rt21_clock_starts_for_a_refreshed_access_token(target: TargetSession) -> None:
+    """RT-21: its clock. Before every other check, take the access token the sample's refresh
+    of a freshly minted token issued (conformance/samples.py: no token of its own, so a single
+    static token serves it too), check that GetMe accepted it, and start its clock (RFC 6749
+    §5.1: expires_in is the access token's lifetime; a JWT's `exp` when that is earlier, RFC
+    7519 §4.1.4). `skip` when no lifetime is stated (expires_in 0, FT-16) or when its end plus
+    the declared leeway (--expiry-leeway) lies beyond --expiry-wait. Skipped too when the clock
+    runs: test_rt21_access_token_is_refused_once_expired gives RT-21's verdict."""
+    gathered = sampled(target)
+    received, wall = time.monotonic(), time.time()  # no earlier than the token was issued
+    response = gathered.refresh.response
+    if not gathered.refresh.ok or response is None or not response.auth_token.token:
+        raise CannotEvaluate(f"precondition failed: the sample's refresh answered "
+                             f"{gathered.refresh.status} without an access token (see CT-01 "
+                             "and RT-01)")
+    auth_token = response.auth_token
+    if auth_token.expires_in <= 0:
+        pytest.skip(f"no lifetime is stated (expires_in {auth_token.expires_in}; see FT-15 and "
+                    "FT-16): nothing to wait for")
+    clock = start_clock(auth_token.token, auth_token.expires_in, received,
+                        target.config.expiry_leeway, wall)
+    bound = target.profile.expiry_wait
+    if clock.wait > bound:
+        pytest.skip(f"the access token's lifetime is {clock.lifetime:g} s ({clock.authority}): "
+                    f"RT-21 would wait {clock.wait:g} s for it with the declared leeway of "
+                    f"{clock.leeway:g} s, beyond --expiry-wait {bound:g} s (profile "
+                    f"{target.profile.name}); --expiry-wait {math.ceil(clock.wait)} judges it")
+    if not any(one.name == "GetMe response" for one in gathered.ok_responses):
+        raise CannotEvaluate(f"precondition failed: GetMe refused the access token "
+                             f"{redact(auth_token.token)} just issued (see RT-04)")
+    RT21_CLOCKS[target.label] = clock
+    pytest.skip(f"the clock runs: {redact(auth_token.token)} is judged after the other checks, "
+                f"{clock.wait:g} s after issue (test_rt21_access_token_is_refused_once_expired)")
+
+
+@pytest.mark.requirement("RT-21")
+@pytest.mark.expiry
+def test_rt21_access_token_is_refused_once_expired(target: TargetSession,
+                                                   request: pytest.FixtureRequest) -> None:
+    """RT-21: GetMe with an access token issued by RefreshAccessToken is rejected with
+    UNAUTHENTICATED once its expires_in seconds (or its JWT `exp`, when earlier) plus the
+    declared clock-skew leeway have passed since it was issued (RFC 6749 §5.1; RFC 6750 §3.1
+    invalid_token: expired; RFC 7519 §4.1.4). The token is the one
+    test_rt21_clock_starts_for_a_refreshed_access_token took at the start of the run, so the
+    wait overlaps the other checks; it sleeps only for what is left of it."""
+    clock = RT21_CLOCKS.pop(target.label, None)
+    if clock is None:
+        pytest.skip("no access token to judge: test_rt21_clock_starts_for_a_refreshed_access_"
+                    "token did not start a clock (see its outcome)")
+    time.sleep(max(0.0, clock.due() - time.monotonic()))
+    waited = clock.since_issue()
+    reply = target.client.get_me(f"Bearer {clock.access_token}")
+    ensure_status(reply, UNAUTHENTICATED, "Access token still accepted after its lifetime",
+                  expected=f"UNAUTHENTICATED for {redact(clock.access_token)}, {waited:.1f} s "
+                  f"after it was issued: past its lifetime of {clock.lifetime:g} s "
+                  f"({clock.authority}) and the declared leeway of {clock.leeway:g} s")
+    plugin.pass_note(request.node, f"GetMe refused the access token {waited:.1f} s after issue "
+                     f"(lifetime {clock.lifetime:g} s, {clock.authority}; leeway "
+                     f"{clock.leeway:g} s)")
+
+
+# RT-22: independent token families -------------------------------------------------------------
+@pytest.mark.requirement("RT-22")
+def test_rt22_a_refresh_leaves_the_users_other_families_working(target: TargetSession) -> None:
+    """RT-22: token families are independent: two logins of one user (two families), a chain of
+    refreshes in the first (profile, at least 2), then the second's refresh token still works
+    (RFC 6749 §6: a refresh token is bound to its grant; RFC 9700 §4.14.2: reuse revokes the
+    family, no more). Every other check mints its family just before using it, so none holds an
+    older family while another refreshes: a server that logs out the user's other sessions on
+    each refresh ("one session per user", a product choice) is seen only here. `skip` when the
+    two minted families belong to different users (a token command may give any user)."""
+    other = target.fresh_tokens()
+    first = target.fresh_tokens()
+    if other.user_uuid and first.user_uuid and other.user_uuid != first.user_uuid:
+        pytest.skip(f"the two minted families belong to different users ({other.user_uuid!r} "
+                    f"and {first.user_uuid!r}): no two families of one user to compare")
+    chain = refresh_chain(target, first.refresh_token, max(2, target.profile.chain_length))
+    if not chain.replies:  # a chain broken later is RT-13's; its refreshes so far still count
+        chain.require_complete()
+    reply = target.refresh(other.refresh_token)
+    ensure(reply.ok, "A refresh in one family logged out the user's other family",
+           expected=f"status OK for {redact(other.refresh_token)}, the refresh token of another "
+           f"login of the same user, after {len(chain.replies)} refreshes in a family minted "
+           "later",
+           received=f"{reply.status}: the server revokes the user's other sessions on a "
+           "refresh (one session per user)", reply=reply)
 
 
 # RT-23: HMAC-signed JWTs and well-known weak secrets ------------------------------------------

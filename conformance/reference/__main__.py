@@ -36,7 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     p.add_argument("--client-ca", metavar="PEM",
                    help="with TLS: require client certificates signed by this CA (mutual TLS)")
-    p.add_argument("--access-token-lifetime", type=int, default=900, help="seconds (default 900)")
+    p.add_argument("--access-ttl", "--access-token-lifetime", dest="access_token_lifetime",
+                   type=int, default=900, metavar="SECONDS",
+                   help="access-token lifetime, the expires_in it states (default 900)")
     return p
 
 

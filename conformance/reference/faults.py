@@ -22,6 +22,7 @@ class Flavor:
     summary: str
     warns: frozenset[str] = frozenset()  # SHOULD requirements this flavour may legitimately miss
     reuse_grace: float = 0.0  # a grace window the server declares (the suite is told of it)
+    suite_args: tuple[str, ...] = ()  # what the suite is told of it (tests/test_faults.py)
 
 
 def _faults(*faults: Fault) -> dict[str, Fault]:
@@ -74,6 +75,13 @@ FAULTS: dict[str, Fault] = _faults(
           "GetMe without authorization metadata takes the token in `x-access-token` metadata "
           "(as countless Express tutorials read req.headers['x-access-token'])."),
     # RT: refresh semantics -------------------------------------------------------------------
+    # RT-21's: lifetimes short enough for a quick run (reference/servicer.py, SHORT_LIFETIMES).
+    Fault("access-tokens-never-expire", _ids("RT-21"),
+          "Access tokens state expires_in 3 but GetMe accepts them for ever."),
+    # expires_in 6 and the leeway are beyond a quick run's wait: only `exp` brings it in reach.
+    Fault("jwt-access-tokens-accepted-past-exp", _ids("RT-21"),
+          "Access tokens are HS256 JWTs with exp 3 s after iat (expires_in 6); GetMe verifies "
+          "their signature but not exp, and accepts them for ever."),
     Fault("access-token-repeated-in-family", _ids("RT-02"),
           "Every refresh of a token family returns the access token of its first refresh."),
     Fault("refresh-returns-another-user", _ids("RT-03"),
@@ -135,6 +143,9 @@ FAULTS: dict[str, Fault] = _faults(
     Fault("jwt-refresh-tokens-weak-secret", _ids("RT-23"),
           "Refresh tokens are HS384 JWTs signed with the Spring Security tutorials' key, "
           "base64-decoded (stored, so no forgery is accepted)."),
+    # "One session per user": the user's other logins (devices) are logged out.
+    Fault("refresh-revokes-other-families", _ids("RT-22"),
+          "Every refresh revokes the refresh tokens of the user's other token families."),
     Fault("refresh-error-oracle", _ids("RT-19"),
           "Rotated-out and revoked refresh tokens get messages that differ from an unknown one."),
     Fault("get-me-scheme-case-sensitive", _ids("RT-20"),
@@ -197,6 +208,16 @@ FAULTS: dict[str, Fault] = _faults(
           "RefreshAccessToken's request decoder is as lenient as protobufjs before 8.2: field 1 "
           "under any wire type, read up to the end when its length runs past it; and beyond "
           "it, a truncated trailing field is ignored."),
+    # CT-07/CT-08: what reflection describes (reference/described.py); the RPCs stay the
+    # contract's. A wire break is a JSON break too (WIRE_JSON holds WIRE's rules).
+    Fault("reflection-field-type-changed", _ids("CT-07", "CT-08"),
+          "Reflection describes AuthToken.expires_in as a string (the contract: int32)."),
+    Fault("reflection-field-renumbered", _ids("CT-07", "CT-08"),
+          "Reflection describes User.email as field 14 (the contract: 6, not reserved)."),
+    Fault("reflection-json-name-changed", _ids("CT-08"),
+          "Reflection describes AuthToken.token_type with json_name tokenKind (tokenType)."),
+    Fault("reflection-rpc-missing", _ids("CT-07", "CT-08"),
+          "Reflection describes UserApiService without its GetMe RPC."),
     # CT and FT: contract and fields. User/AuthToken rewrites live in reference/mutations.py.
     # The schema (CT-04) restates every FT MUST, so each FT MUST fault also trips CT-04.
     Fault("response-unknown-fields", _ids("CT-03"),
@@ -278,6 +299,13 @@ FLAVORS: dict[str, Flavor] = {
         Flavor("checksummed-refresh-tokens", "Refresh tokens in GitHub's format: `urt_`, 30 "
                "random base62 characters and their CRC32 in 6 base62 characters; a token whose "
                "checksum fails is malformed and gets INVALID_ARGUMENT."),
+        Flavor("expiry-leeway-20s", "Access tokens state expires_in 2 and are accepted 20 s "
+               "longer, a clock-skew leeway the suite is told of (--expiry-leeway 20).",
+               suite_args=("--expiry-leeway", "20", "--expiry-wait", "25")),
+        Flavor("reflection-describes-additions", "Reflection describes a newer contract: "
+               "User.nickname (20), a ListSessionsResponse message and a ListSessions RPC."),
+        Flavor("no-reflection", "The server serves no gRPC server reflection (CT-07 and CT-08 "
+               "skip)."),
         Flavor("jwt-access-tokens-es256", "Access tokens are ES256 JWTs (a P-256 key) with iat, "
                "exp, sub and a 256-bit jti: no shared secret to guess (RT-23 skips them)."),
     )

@@ -14,9 +14,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from conformance.proto import SERVICE, pb, pb_grpc
+from conformance.reference.described import described_pool
 from conformance.reference.faults import FAULTS, FLAVORS
 from conformance.reference.lenient import decode_leniently
-from conformance.reference.servicer import UNDECODABLE, Behaviour, UserApiServicer
+from conformance.reference.servicer import (
+    SHORT_LIFETIMES,
+    UNDECODABLE,
+    Behaviour,
+    UserApiServicer,
+)
 from conformance.reference.store import Store, StoredUser
 
 __all__ = ["DEFAULT_EMAIL", "TEST_USER_PROFILE", "ReferenceServer", "ServerOptions"]
@@ -81,7 +87,9 @@ class ReferenceServer:
             self.options.email, self.options.password, TEST_USER_PROFILE)
         behaviour = Behaviour(
             faults=frozenset(self.options.faults), flavors=frozenset(self.options.flavors),
-            access_token_lifetime=self.options.access_token_lifetime,
+            access_token_lifetime=next((SHORT_LIFETIMES[name] for name in sorted(
+                self.options.faults | self.options.flavors) if name in SHORT_LIFETIMES),
+                self.options.access_token_lifetime),
             # Fault undeclared-reuse-grace: a window the suite is not told of (ServerOptions's
             # stays what was declared).
             reuse_grace=max(self.options.reuse_grace, UNDECLARED_REUSE_GRACE
@@ -105,10 +113,13 @@ class ReferenceServer:
         for name in ("", SERVICE):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self._server)
-        reflection.enable_server_reflection(
-            (pb.DESCRIPTOR.services_by_name["UserApiService"].full_name,
-             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME), self._server)
+        if "no-reflection" not in behaviour.flavors:
+            # CT-07/CT-08's faults and flavour describe another contract than they serve.
+            pool = described_pool(behaviour.faults | behaviour.flavors)
+            reflection.enable_server_reflection(
+                (pb.DESCRIPTOR.services_by_name["UserApiService"].full_name,
+                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                 reflection.SERVICE_NAME), self._server, pool=pool)
         address = f"127.0.0.1:{self.options.port}"
         if self.options.tls_cert_file and self.options.tls_key_file:
             self.port = self._server.add_secure_port(address, self._credentials())

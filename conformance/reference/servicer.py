@@ -78,6 +78,14 @@ WEAK_REFRESH_JWT_KEY = base64.b64decode(
 ONE_JWT_KEY = ("jwt-access-token-refreshes", "jwt-refresh-token-is-bearer")
 # PyJWT warns of a short HMAC key; here it is the point of a fault.
 warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
+# RT-21's faults and flavour: the expires_in they state, short enough for a quick run's wait;
+# how long the first accepts its tokens; the JWT lifetime (exp - iat) of the second; the leeway
+# the flavour honours.
+SHORT_LIFETIMES = {"access-tokens-never-expire": 3, "jwt-access-tokens-accepted-past-exp": 6,
+                   "expiry-leeway-20s": 2}
+FOR_EVER = 10 * 365 * 86400.0
+PAST_EXP_JWT_LIFETIME = 3
+CLOCK_SKEW_LEEWAY = 20.0
 # What the lenient decoder of fault refresh-accepts-wire-garbage passes on for undecodable bytes
 # (None would make the gRPC library fail the call itself).
 UNDECODABLE = pb.RefreshAccessTokenRequest()
@@ -250,6 +258,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         user = self.store.user(rotation.user_uuid)
         if user is None:  # the user was deleted after the token was issued
             context.abort(grpc.StatusCode.UNAUTHENTICATED, self._invalid_grant(presented))
+        if self.fault("refresh-revokes-other-families") and rotation.family_id is not None:
+            self.store.revoke_other_families(user.uuid, rotation.family_id)
         return self._refresh_response(user, successor, rotation.family_id)
 
     def _try_lock(self, refresh_token: str) -> bool:
@@ -492,11 +502,14 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
     def _new_access_token(self, user: StoredUser) -> str:
         if self.flavor("jwt-access-tokens") or self.fault("jwt-alg-none") or self.fault(
                 "jwt-lifetime-mismatch") or self.fault("jwt-access-tokens-weak-secret") or \
-                self._es256_key is not None or self._one_jwt_key():
+                self._es256_key is not None or self._one_jwt_key() or \
+                self.fault("jwt-access-tokens-accepted-past-exp"):
             now = int(time.time())
             lifetime = self.behaviour.access_token_lifetime
             if self.fault("jwt-lifetime-mismatch"):
                 lifetime *= 4  # exp disagrees with the expires_in the response states
+            if self.fault("jwt-access-tokens-accepted-past-exp"):
+                lifetime = PAST_EXP_JWT_LIFETIME
             claims = {"sub": user.uuid, "iat": now, "exp": now + lifetime,
                       "jti": secrets.token_urlsafe(32)}
             if self.fault("jwt-alg-none"):
@@ -514,12 +527,20 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         access_token = mutations.issued_access_token(self._new_access_token(user), refresh_token,
                                                      self._switches)
         if usable:
-            self.store.add_access_token(access_token, user.uuid,
-                                        self.behaviour.access_token_lifetime)
+            self.store.add_access_token(access_token, user.uuid, self._accepted_for())
         auth_token = pb.AuthToken(token=access_token, token_type="Bearer",
                                   expires_in=self.behaviour.access_token_lifetime,
                                   refresh_token=refresh_token)
         return mutations.rewrite_auth_token(auth_token, self._switches)
+
+    def _accepted_for(self) -> float:
+        """How long GetMe accepts an access token: its stated lifetime, unless RT-21's fault or
+        flavour says otherwise."""
+        if self.fault("access-tokens-never-expire") or self.fault(
+                "jwt-access-tokens-accepted-past-exp"):
+            return FOR_EVER
+        leeway = CLOCK_SKEW_LEEWAY if self.flavor("expiry-leeway-20s") else 0.0
+        return self.behaviour.access_token_lifetime + leeway
 
     def _user_message(self, user: StoredUser) -> pb.User:
         message = pb.User(uuid=user.uuid, email=user.email)

@@ -216,6 +216,13 @@ class Store:
                 return Rotation(RotationOutcome.REUSED, user_uuid, family_id, rotated_at)
             return Rotation(RotationOutcome.REVOKED, user_uuid, family_id)
 
+    def revoke_other_families(self, user_uuid: str, family_id: str) -> None:
+        """Fault refresh-revokes-other-families: "one session per user", every other family of
+        the user revoked."""
+        with self._lock:
+            self._db.execute("UPDATE refresh_tokens SET state = 'revoked' WHERE user_uuid = ? "
+                             "AND family_id != ?", (user_uuid, family_id))
+
     def _spend_after_gap(self, token: str, successor: str, family_id: str,
                          user_uuid: str) -> Rotation:
         """Act on a check made outside the lock: the double spend of fault rotation-not-atomic."""

@@ -1,0 +1,156 @@
+"""CT-07/CT-08's parts on their own: the reflection client's skips (no reflection, other
+services only, a stream that hangs), the comparison's rules on descriptors made here, and a run
+without buf, which skips both checks and never passes them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import descriptor_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from conformance.checks import test_ct
+from conformance.client import ChannelSettings
+from conformance.drift import compare
+from conformance.drift.compare import WIRE, WIRE_JSON, BufMissing, breaking, contract_files
+from conformance.drift.reflection import NotDescribed, reflect
+from conformance.options import TargetConfig, TokenSourceSpec
+from conformance.profiles import PROFILES
+from conformance.proto import SERVICE
+from conformance.reference import ReferenceServer
+from conformance.target import TargetSession
+
+Files = descriptor_pb2.FileDescriptorSet
+
+
+def _served(add: Callable[[grpc.Server], None]) -> Iterator[str]:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    add(server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(0)
+
+
+@pytest.fixture
+def health_only() -> Iterator[str]:
+    """A server whose reflection describes its health service only."""
+    def add(server: grpc.Server) -> None:
+        health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+        reflection.enable_server_reflection(
+            (health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME), server)
+    yield from _served(add)
+
+
+@pytest.fixture
+def hanging_reflection() -> Iterator[str]:
+    """A reflection service (v1) that reads the requests and never answers."""
+    def hang(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+        until = time.monotonic() + 5
+        while context.is_active() and time.monotonic() < until:
+            time.sleep(0.05)
+        yield from ()
+
+    def add(server: grpc.Server) -> None:
+        handler = grpc.stream_stream_rpc_method_handler(hang)
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+            "grpc.reflection.v1.ServerReflection", {"ServerReflectionInfo": handler}),))
+    yield from _served(add)
+
+
+def test_reflection_of_other_services_only_is_not_a_description(health_only: str) -> None:
+    with grpc.insecure_channel(health_only) as channel, pytest.raises(NotDescribed) as error:
+        reflect(channel, SERVICE, deadline=5)
+    assert "other services only: grpc.health.v1.Health" in str(error.value)
+
+
+def test_a_hanging_reflection_stream_ends_with_the_deadline(hanging_reflection: str) -> None:
+    started = time.monotonic()
+    with grpc.insecure_channel(hanging_reflection) as channel, \
+            pytest.raises(NotDescribed) as error:
+        reflect(channel, SERVICE, deadline=0.5)
+    assert time.monotonic() - started < 3
+    assert "DEADLINE_EXCEEDED" in str(error.value)
+
+
+def test_the_reference_is_described_by_v1alpha_after_v1_is_unimplemented(
+        reference: ReferenceServer) -> None:
+    with grpc.insecure_channel(reference.address) as channel:
+        described = reflect(channel, SERVICE, deadline=5)
+    assert described.version == "grpc.reflection.v1alpha"
+    assert {f.name for f in described.files.file} == {"user_api/v1/user.proto",
+                                                     "google/protobuf/struct.proto"}
+
+
+# The comparison, on descriptors made here ---------------------------------------------------
+def _changed(change: Callable[[descriptor_pb2.FileDescriptorProto], None]) -> Files:
+    files = contract_files()
+    change(next(f for f in files.file if f.package == "user_api.v1"))
+    return files
+
+
+def _message(file: descriptor_pb2.FileDescriptorProto, name: str) -> Any:
+    return next(m for m in file.message_type if m.name == name)
+
+
+def test_json_names_compare_as_effective_names() -> None:
+    """protoc fills every json_name in (tokenType), Python's runtime leaves it empty: the same
+    JSON name, so no FIELD_SAME_JSON_NAME."""
+    def explicit(file: descriptor_pb2.FileDescriptorProto) -> None:
+        for message in file.message_type:
+            for field in message.field:
+                field.json_name = compare.json_name(field.name)
+    assert breaking(_changed(explicit), WIRE_JSON) == []
+
+
+def test_cardinality_and_enum_numbers_are_wire_rules() -> None:
+    def singular_dids(file: descriptor_pb2.FileDescriptorProto) -> None:
+        dids = next(f for f in _message(file, "User").field if f.name == "dids")
+        dids.label = descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL
+
+    def admin_renumbered(file: descriptor_pb2.FileDescriptorProto) -> None:
+        next(v for v in file.enum_type[0].value if v.name == "ROLE_ADMIN").number = 3
+
+    found = breaking(_changed(singular_dids), WIRE)
+    assert [f.rule for f in found] == ["FIELD_WIRE_COMPATIBLE_CARDINALITY"]
+    assert found[0].subject == "user_api.v1.User.dids"
+    assert found[0].contract.startswith("repeated string dids = 10")
+    rules = {f.rule for f in breaking(_changed(admin_renumbered), WIRE)}
+    assert "ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED" in rules
+
+
+def test_a_missing_message_and_enum_are_named() -> None:
+    def dropped(file: descriptor_pb2.FileDescriptorProto) -> None:
+        file.service[0].ClearField("method")
+        del file.message_type[[m.name for m in file.message_type].index("GetMeRequest")]
+
+    found = {(f.rule, f.subject) for f in compare.missing(_changed(dropped))}
+    assert ("PACKAGE_MESSAGE_NO_DELETE", "user_api.v1.GetMeRequest") in found
+    assert ("RPC_NO_DELETE", "user_api.v1.UserApiService.RefreshAccessToken") in found
+
+
+def test_without_buf_both_checks_skip_and_say_why(reference: ReferenceServer,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    def absent() -> str:
+        raise BufMissing("buf is not installed: pip install 'userapi-conformance[drift]'")
+
+    monkeypatch.setattr(compare, "find_buf", absent)
+    session = TargetSession(TargetConfig(ChannelSettings(reference.address, plaintext=True),
+                                         TokenSourceSpec("embedded", email="qa@example.com")),
+                            PROFILES["quick"], reference.options.password)
+    try:
+        for category in (WIRE, WIRE_JSON):
+            with pytest.raises(pytest.skip.Exception, match="buf is not installed"):
+                test_ct.judge_drift(session, Any, category, "drift")  # type: ignore[arg-type]
+    finally:
+        test_ct.REFLECTED.pop(session.label, None)
+        session.close()
