@@ -31,6 +31,7 @@ from conformance.options import (
 )
 from conformance.redact import SECRETS
 from conformance.results import CheckResult, Outcome, Results
+from conformance.run_record import run_record
 from conformance.target import TargetSession
 from conformance.throttle import Throttling
 from conformance.tokens import NeedsFreshTokens
@@ -52,6 +53,7 @@ class ConformanceRun:
     started: float = field(default_factory=time.monotonic)
     server: Any = None   # the embedded ReferenceServer, when no --target was given
     throttling: dict[str, Throttling] = field(default_factory=dict)  # per target label
+    history_html: str = ""   # --history: the trend fragment, once the run is appended
 
     def close(self) -> None:
         for session in self.sessions.values():
@@ -368,10 +370,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         cost = run.throttling.get(label, Throttling())
         extra.setdefault(label, {})["throttling"] = {"refusals": cost.refusals,
                                                      "waited_s": round(cost.waited_s, 3)}
-    run.results.write_json(
+    if run.settings.expected_failures is not None:
+        from conformance.nightly.expectations import judge
+        run.results.expectations = judge(run.settings.expected_failures, run.results.outcomes(),
+                                         dt.date.today())
+    document = run.results.write_json(
         run.settings.report_dir / "results.json", suite_version=conformance.__version__,
         profile=run.settings.profile.name, started_at=run.started_at,
-        duration_s=time.monotonic() - run.started, extra=extra)
+        duration_s=time.monotonic() - run.started, extra=extra,
+        run=run_record(run.settings, [s.config for s in run.sessions.values()],
+                       hypothesis_seed()))
+    if run.settings.history:
+        from conformance.nightly.html import history_of_run
+        try:
+            run.history_html = history_of_run(run.settings.history, document)
+        except UsageError as error:
+            print(f"conformance: usage error: {error}", file=sys.stderr)
+            session.exitstatus = 2
+            return
     for label, cause in run.results.causes.items():
         print(f"conformance: error: target {label} could not be evaluated: {cause}",
               file=sys.stderr)
@@ -401,6 +417,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             if row.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR):
                 write(f"  {row.outcome.value.upper():5} {row.requirement.id} "
                       f"{row.requirement.level.value:6} {row.message.splitlines()[0]}")
+    if run.results.expectations is not None:
+        from conformance.nightly.console import expectation_lines
+        terminalreporter.section("expected failures")
+        for line in expectation_lines(run.results.expectations, run.results.outcomes()):
+            write(line)
     write(f"reports: {run.settings.report_dir}/ (conformance.html, junit.xml, results.json)")
 
 
@@ -453,3 +474,8 @@ def _html_summary(run: ConformanceRun) -> Iterator[str]:
             yield (f"<tr><td>{r.id}</td><td>{r.level.value}</td><td>{row.outcome.value}</td>"
                    f"<td>{html.escape(r.title)}</td><td>{source}</td><td>{message}</td></tr>")
         yield "</tbody></table>"
+    # Issue 14's fragments (conformance.nightly.html), appended until the report is rebuilt.
+    if results.expectations is not None:
+        from conformance.nightly.html import expectations_fragment
+        yield expectations_fragment(results.expectations, results.outcomes())
+    yield run.history_html

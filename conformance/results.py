@@ -77,6 +77,9 @@ class Results:
     only: frozenset[str] | None = None
     causes: dict[str, str] = field(default_factory=dict)   # target -> why it can't be evaluated
     rpcs: dict[str, dict[str, int]] = field(default_factory=dict)  # target -> family -> calls
+    # The --expected-failures judgement (conformance.nightly.expectations.Judgement), once the
+    # run is over: it annotates results.json and decides the exit status, never the verdict.
+    expectations: Any = None
     _checks: dict[str, CheckResult] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -131,6 +134,8 @@ class Results:
         return counts
 
     def exit_code(self) -> int:
+        if self.expectations is not None:
+            return int(self.expectations.exit_status)
         verdicts = {self.verdict(target) for target in self.targets}
         for verdict in (Verdict.NON_CONFORMANT, Verdict.ERROR):
             if verdict in verdicts:
@@ -139,7 +144,7 @@ class Results:
 
     def as_json(self, *, suite_version: str, profile: str, started_at: str,
                 duration_s: float, extra: dict[str, dict[str, Any]] | None = None,
-                ) -> dict[str, Any]:
+                run: dict[str, Any] | None = None) -> dict[str, Any]:
         targets = []
         for target in self.targets:
             entry: dict[str, Any] = {"target": target, "verdict": self.verdict(target).value,
@@ -151,10 +156,22 @@ class Results:
             entry.update((extra or {}).get(target, {}))
             entry["requirements"] = [row.as_json() for row in self.requirements(target)]
             targets.append(entry)
-        return {"suite_version": suite_version, "catalogue": catalogue_identity(),
-                "profile": profile, "started_at": started_at,
-                "duration_s": round(duration_s, 3), "targets": targets}
+        document = {"suite_version": suite_version, "catalogue": catalogue_identity(),
+                    "profile": profile, "started_at": started_at,
+                    "duration_s": round(duration_s, 3), "run": run or {}, "targets": targets}
+        if self.expectations is not None:
+            self.expectations.annotate(document)
+        return document
 
-    def write_json(self, path: Path, **fields: Any) -> None:
-        text = json.dumps(self.as_json(**fields), indent=2, ensure_ascii=False)
-        path.write_text(SECRETS.scrub(text) + "\n", encoding="utf-8")
+    def outcomes(self) -> dict[str, list[tuple[str, str]]]:
+        """Target -> [(requirement ID, outcome)] in catalogue order."""
+        return {t: [(r.requirement.id, r.outcome.value) for r in self.requirements(t)]
+                for t in self.targets}
+
+    def write_json(self, path: Path, **fields: Any) -> dict[str, Any]:
+        """Write results.json; the document written (for the history)."""
+        document = self.as_json(**fields)
+        text = SECRETS.scrub(json.dumps(document, indent=2, ensure_ascii=False))
+        path.write_text(text + "\n", encoding="utf-8")
+        written: dict[str, Any] = json.loads(text)
+        return written
