@@ -55,3 +55,11 @@ def target_args(address: str) -> list[str]:
 
 def env() -> dict[str, str]:
     return {PASSWORD_ENV: PASSWORD}
+
+
+def run_suite(report_dir: Path, *args: str, timeout: float = 240,
+              ) -> subprocess.CompletedProcess[str]:
+    """`python -m conformance --report-dir REPORT_DIR ARGS` with the reference password set."""
+    return subprocess.run([sys.executable, "-m", "conformance", "--report-dir", str(report_dir),
+                           *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env={**os.environ, **env()}, stdin=subprocess.DEVNULL)
