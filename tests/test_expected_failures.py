@@ -156,3 +156,11 @@ def test_a_glob_matches_catalogue_ids_and_targets(tmp_path: Path) -> None:
     assert judgement.unexpected == {"vendor-a:443": [], "vendor-b:443": ["FZ-01"]}
     with pytest.raises(UsageError, match="matches no catalogue ID"):
         _expected(tmp_path, '[[expected]]\nrequirement = "RT-9?"\nreason = "r"\n')
+
+
+def test_an_entry_under_a_broader_one_is_used_too(tmp_path: Path) -> None:
+    expected = _expected(tmp_path, '[[expected]]\nrequirement = "RT-*"\nreason = "broad"\n'
+                         '[[expected]]\nrequirement = "RT-12"\nreason = "narrow"\n')
+    judgement = judge(expected, {"t:1": [("RT-12", "fail")]}, dt.date(2027, 1, 1))
+    assert judgement.matched["t:1", "RT-12"].reason == "broad"
+    assert judgement.unused == [] and judgement.exit_status == 0

@@ -138,10 +138,12 @@ def judge(expected: ExpectedFailures, outcomes: dict[str, list[tuple[str, str]]]
     for target, rows in outcomes.items():
         judgement.unexpected[target] = []
         for rid, outcome in rows:
-            entry = next((e for e in live if e.matches(target, rid, outcome)), None)
-            if entry is not None:
-                judgement.matched[target, rid] = entry
-                used.add(entry.number)
+            # The first matching entry gives the reason; every matching one counts as used (a
+            # specific entry under a broader glob is not "matched nothing").
+            matching = [e for e in live if e.matches(target, rid, outcome)]
+            used.update(e.number for e in matching)
+            if matching:
+                judgement.matched[target, rid] = matching[0]
             elif outcome in ("fail", "error") and catalogue()[rid].level is Level.MUST:
                 judgement.unexpected[target].append(rid)
                 failed, errored = failed or outcome == "fail", errored or outcome == "error"
