@@ -18,10 +18,13 @@ import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.catalogue import Level, Requirement, catalogue, catalogue_identity
 from conformance.redact import SECRETS
+
+if TYPE_CHECKING:
+    from conformance.nightly.expectations import Judgement
 
 __all__ = ["CheckResult", "Outcome", "Results", "Verdict"]
 
@@ -77,9 +80,9 @@ class Results:
     only: frozenset[str] | None = None
     causes: dict[str, str] = field(default_factory=dict)   # target -> why it can't be evaluated
     rpcs: dict[str, dict[str, int]] = field(default_factory=dict)  # target -> family -> calls
-    # The --expected-failures judgement (conformance.nightly.expectations.Judgement), once the
-    # run is over: it annotates results.json and decides the exit status, never the verdict.
-    expectations: Any = None
+    # The --expected-failures judgement, once the run is over: it annotates results.json and
+    # decides the exit status, never the verdict.
+    expectations: Judgement | None = None
     _checks: dict[str, CheckResult] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -135,7 +138,7 @@ class Results:
 
     def exit_code(self) -> int:
         if self.expectations is not None:
-            return int(self.expectations.exit_status)
+            return self.expectations.exit_status
         verdicts = {self.verdict(target) for target in self.targets}
         for verdict in (Verdict.NON_CONFORMANT, Verdict.ERROR):
             if verdict in verdicts:
