@@ -167,3 +167,24 @@ def test_the_trend_shows_the_last_30_runs_oldest_first(tmp_path: Path) -> None:
     assert fragment.count("<rect ") == 30 * 1 and fragment.count('class="nm-o-fail"') >= 15
     assert history.previous_document(path, "t:1", 35)["targets"][0]["verdict"] \
         == "non-conformant"  # type: ignore[index]
+
+
+def test_runs_of_the_embedded_server_are_one_target(run_suite: Any, tmp_path: Path) -> None:
+    """It listens on a new free port every run; history and compare know it by its name."""
+    from conformance.nightly.compare import EMBEDDED
+
+    path = tmp_path / "history.sqlite"
+    first = run_suite("--profile", "quick", *ONLY, "--history", str(path))
+    second = run_suite("--profile", "quick", *ONLY, "--history", str(path),
+                       "--reference-fault", "reuse-not-detected")
+    assert (first.exit_code, second.exit_code) == (0, 1), second.stderr
+    assert first.results["targets"][0]["target"] != second.results["targets"][0]["target"]
+    assert history.trend(str(path), EMBEDDED).outcomes["RT-12"] == ("pass", "fail")
+    assert "<li>regressed: RT-12 pass &rarr; fail</li>" in \
+        (second.report_dir / "conformance.html").read_text()
+    done = subprocess.run([sys.executable, "-m", "conformance", "compare",
+                           str(first.report_dir / "results.json"),
+                           str(second.report_dir / "results.json")], capture_output=True,
+                          text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines()[1] == f"{EMBEDDED}: conformant -> non-conformant"

@@ -23,6 +23,9 @@ from conformance.catalogue import catalogue
 
 __all__ = ["Change", "CompareError", "Comparison", "compare_documents", "main", "read_results"]
 
+# The embedded reference server listens on a new free port every run: runs of it are runs of one
+# target, named so (results.json's run record tells it by its token source).
+EMBEDDED = "(embedded reference server)"
 SEVERITY = {"pass": 0, "skip": 0, "warn": 1, "error": 2, "fail": 3}
 EXIT_SAME, EXIT_REGRESSED, EXIT_UNREADABLE, EXIT_DIFFERENT = 0, 1, 2, 16
 
@@ -121,6 +124,13 @@ class Comparison:
         yield summary[self.exit_status]
 
 
+def target_name(document: dict[str, Any], label: str) -> str:
+    """The name a target is compared and kept in the history by: its label, or EMBEDDED."""
+    sources = (document.get("run") or {}).get("token_sources") or {}
+    kind = (sources.get(label) or {}).get("kind") if isinstance(sources, dict) else None
+    return EMBEDDED if kind == "embedded" else label
+
+
 def _outcomes(target: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return {row["id"]: (row["outcome"], row.get("level", "")) for row in target["requirements"]}
 
@@ -135,8 +145,8 @@ def compare_documents(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
     old_version = old.get("catalogue", {}).get("version")
     new_version = new.get("catalogue", {}).get("version")
     shared_only = old_version != new_version
-    olds = {t["target"]: t for t in old["targets"]}
-    news = {t["target"]: t for t in new["targets"]}
+    olds = {target_name(old, t["target"]): t for t in old["targets"]}
+    news = {target_name(new, t["target"]): t for t in new["targets"]}
     labels = list(olds) + [label for label in news if label not in olds]
     targets = []
     for label in labels:

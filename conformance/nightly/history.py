@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import UsageError
+from conformance.nightly.compare import target_name
 
 __all__ = ["SCHEMA_VERSION", "Trend", "append", "check_history", "previous_document", "trend"]
 
@@ -136,12 +137,13 @@ def _append(path: str, document: dict[str, Any]) -> int:
                  json.dumps(document.get("run", {}), sort_keys=True)))
             run_id = int(cursor.lastrowid or 0)
             for target in document["targets"]:
+                name = target_name(document, target["target"])
                 db.execute("INSERT INTO targets VALUES (?, ?, ?, ?)",
-                           (run_id, target["target"], target["verdict"],
+                           (run_id, name, target["verdict"],
                             json.dumps(target["counts"], sort_keys=True)))
                 db.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?)",
-                               [(run_id, target["target"], row["id"], row["level"],
-                                 row["outcome"]) for row in target["requirements"]])
+                               [(run_id, name, row["id"], row["level"], row["outcome"])
+                                for row in target["requirements"]])
         return run_id
 
 
@@ -184,8 +186,8 @@ def trend(path: str, target: str, limit: int = 30) -> Trend:
 
 
 def previous_document(path: str, target: str, before: int) -> dict[str, Any] | None:
-    """The latest run of `target` before run id `before`, as a one-target results.json document
-    (the keys `compare` reads), or None when there is none."""
+    """The latest run of `target` (a name of compare.target_name) before run id `before`, as a
+    one-target results.json document (the keys `compare` reads), or None when there is none."""
     with closing(_open(path, read_only=True)) as db:
         _inspect(db, path)
         row = db.execute("SELECT r.id, r.catalogue_version, r.catalogue_sha256, t.verdict "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from conformance.nightly.compare import Comparison, compare_documents
+from conformance.nightly.compare import Comparison, compare_documents, target_name
 from conformance.nightly.expectations import Judgement, paste_ready
 from conformance.nightly.history import Trend, append, previous_document, trend
 
@@ -125,10 +125,10 @@ def history_of_run(path: str, document: dict[str, Any]) -> str:
     run_id = append(path, document)
     parts = [STYLE, f'<section class="nm-section"><h2>History ({_e(path)})</h2>']
     for target in document["targets"]:
-        label = target["target"]
-        previous = previous_document(path, label, run_id)
-        current = {"catalogue": document["catalogue"], "targets": [target]}
+        name = target_name(document, target["target"])
+        previous = previous_document(path, name, run_id)
+        current = {"catalogue": document["catalogue"], "targets": [{**target, "target": name}]}
         comparison = compare_documents(previous, current) if previous else None
-        parts.append(history_fragment(trend(path, label, TREND_RUNS), comparison))
+        parts.append(history_fragment(trend(path, name, TREND_RUNS), comparison))
     parts.append("</section>")
     return "".join(parts)
