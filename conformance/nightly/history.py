@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ __all__ = ["SCHEMA_VERSION", "Trend", "append", "check_history", "previous_docum
 
 APPLICATION_ID = 0x55414354  # "UACT": userapi-conformance's mark in the SQLite header
 BUSY_TIMEOUT_MS = 15_000
+APPEND_ATTEMPTS = 3
 OPTION = "--history"
 # MIGRATIONS[n] takes a history from schema version n to n + 1, one statement per item.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -108,10 +110,18 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
 
 def append(path: str, document: dict[str, Any]) -> int:
     """Append a run (a results.json document) in one transaction; its run id."""
-    try:
-        return _append(path, document)
-    except sqlite3.Error as error:  # e.g. still locked after the busy timeout
-        raise UsageError(f"{OPTION} {path}: cannot append the run ({error})") from None
+    for attempt in range(1, APPEND_ATTEMPTS + 1):
+        try:
+            return _append(path, document)
+        except sqlite3.OperationalError as error:
+            # SQLite answers some lock conflicts at once, without its busy handler (a reader's
+            # snapshot gone stale, a journal-mode change): the whole transaction is tried again.
+            if "locked" not in str(error) or attempt == APPEND_ATTEMPTS:
+                raise UsageError(f"{OPTION} {path}: cannot append the run ({error})") from None
+            time.sleep(0.05 * attempt)
+        except sqlite3.Error as error:
+            raise UsageError(f"{OPTION} {path}: cannot append the run ({error})") from None
+    raise AssertionError("unreachable")
 
 
 def _append(path: str, document: dict[str, Any]) -> int:
