@@ -51,8 +51,8 @@ def test_each_run_is_appended_and_the_report_shows_the_trend(nights: dict[str, A
     assert "last 2 runs" in second and second.count('<rect x="') >= 2
     assert "verdict conformant &rarr; non-conformant" in second
     assert "<li>regressed: RT-12 pass &rarr; fail</li>" in second
-    assert '<tr><th>RT-12</th><td class="nm-o-pass" title="pass">P</td>' \
-        '<td class="nm-o-fail" title="fail">F</td></tr>' in second
+    assert '<tr><th>RT-12</th><td class="nm-o-pass" title="run 1: pass">P</td>' \
+        '<td class="nm-o-fail" title="run 2: fail">F</td></tr>' in second
     results = json.loads((nights["out"] / "second" / "results.json").read_text())
     assert results["run"]["history"] == str(nights["db"])
 

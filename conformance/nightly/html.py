@@ -108,12 +108,15 @@ def history_fragment(history: Trend, comparison: Comparison | None) -> str:
     letter per run), and the changes since the previous run."""
     parts = [f'<section class="nm-section nm-history"><h3>History of {_e(history.target)}: '
              f"last {len(history.runs)} runs</h3>", _chart(history),
+             "<p>A bar per run, oldest on the left, stacked by outcome (its title gives the "
+             "counts); below, a column per run and a row per requirement.</p>",
              '<p class="nm-legend">' + "".join(f'<span><b class="nm-o-{n}">&nbsp;{lt}&nbsp;</b> '
                                                f"{n}</span>" for n, lt, _ in OUTCOMES)
              + "</p>", _changes(comparison), '<table class="nm-strip"><tbody>']
     for rid, cells in history.outcomes.items():
-        row = "".join(f'<td class="nm-o-{o or "none"}" title="{o or "not run"}">'
-                      f"{LETTER.get(o or '', '-')}</td>" for o in cells)
+        row = "".join(f'<td class="nm-o-{o or "none"}" title="run {run.run_id}: {o or "not run"}">'
+                      f"{LETTER.get(o or '', '-')}</td>" for run, o in zip(history.runs, cells,
+                                                                             strict=True))
         parts.append(f"<tr><th>{_e(rid)}</th>{row}</tr>")
     parts.append("</tbody></table></section>")
     return "".join(parts)
