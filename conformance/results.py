@@ -8,7 +8,8 @@ Outcome mapping, written down once:
   skip (a skipped check does not hide a passing one); no check at all: `skip` "not implemented";
 - a target's verdict: `non-conformant` if a MUST is `fail`, else `error` if a MUST is `error`,
   else `conformant`. The run's exit code: 1 if any target is non-conformant, else 3 if any
-  could not be evaluated, else 0.
+  could not be evaluated, else 0; with --expected-failures, the file's judgement decides it
+  (conformance.nightly.expectations), and the verdicts stay.
 """
 
 from __future__ import annotations
