@@ -49,6 +49,12 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("inspect", "judge captured responses (FILE) offline by the FT, CT-03 and CT-04 rules",
             "conformance.inspect:main"),
+    Command("compare", "what changed between two runs' results.json (OLD NEW), per target",
+            "conformance.nightly.compare:main"),
+    Command("certify", "package a conformant run's reports (REPORT_DIR) for a vendor, signed",
+            "conformance.certify.package:main"),
+    Command("verify", "check a certification package (FILE.zip): digests, manifest, signature",
+            "conformance.certify.verify:main"),
 )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from conformance.catalogue import catalogue
 from conformance.client import ChannelSettings
 from conformance.errors import UsageError
+from conformance.nightly.expectations import ExpectedFailures
 from conformance.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from conformance.reference.faults import FAULTS, FLAVORS
 
@@ -93,6 +94,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--reference-flavor", "conformance_reference_flavors",
            "with no --target: a correct-but-different flavour of the embedded server (repeatable)",
            {"action": "append", "default": [], "metavar": "NAME"}),
+    Option("--expected-failures", "conformance_expected_failures",
+           "TOML file of known deviations: they change the exit status, never the verdict",
+           {"metavar": "FILE"}),
+    Option("--history", "conformance_history",
+           "SQLite database of runs: this run is appended, the report shows the trend",
+           {"metavar": "FILE"}),
 )
 
 
@@ -151,6 +158,8 @@ class RunSettings:
     reference_faults: frozenset[str] = frozenset()
     reference_flavors: frozenset[str] = frozenset()
     expiry_leeway: float = DEFAULT_EXPIRY_LEEWAY  # for the embedded target (TargetConfig's)
+    expected_failures: ExpectedFailures | None = None
+    history: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -319,5 +328,14 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
         raise UsageError("--reference-fault/--reference-flavor: unknown "
                          f"{', '.join(unknown_switches)} (python -m conformance.reference "
                          "--list-faults lists them)")
+    expected = None
+    if get("conformance_expected_failures"):
+        from conformance.nightly.expectations import load
+        expected = load(get("conformance_expected_failures"))
+    history = get("conformance_history")
+    if history:
+        from conformance.nightly.history import check_history
+        check_history(history)
     return RunSettings(tuple(targets), profile, only,
-                       Path(get("conformance_report_dir")), deadline, faults, flavors, leeway)
+                       Path(get("conformance_report_dir")), deadline, faults, flavors,
+                       leeway, expected, history)

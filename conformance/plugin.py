@@ -30,8 +30,16 @@ from conformance.options import (
     settings_from,
 )
 from conformance.redact import SECRETS
-from conformance.report import STYLE_FILE, RunView, render_summary
+from conformance.report import (
+    STYLE_FILE,
+    Expected,
+    RunView,
+    Section,
+    render_summary,
+    unexpected_only,
+)
 from conformance.results import CheckResult, Outcome, Results
+from conformance.run_record import run_record
 from conformance.target import TargetSession
 from conformance.throttle import Throttling
 from conformance.tokens import NeedsFreshTokens
@@ -54,6 +62,7 @@ class ConformanceRun:
     server: Any = None   # the embedded ReferenceServer, when no --target was given
     throttling: dict[str, Throttling] = field(default_factory=dict)  # per target label
     duration_s: float | None = None  # set when the session finishes
+    history_html: str = ""   # --history: the trend fragment, once the run is appended
 
     def close(self) -> None:
         for session in self.sessions.values():
@@ -391,10 +400,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         extra.setdefault(label, {})["throttling"] = {"refusals": cost.refusals,
                                                      "waited_s": round(cost.waited_s, 3)}
     run.duration_s = time.monotonic() - run.started
-    run.results.write_json(
+    if run.settings.expected_failures is not None:
+        from conformance.nightly.expectations import judge
+        run.results.expectations = judge(run.settings.expected_failures, run.results.outcomes(),
+                                         dt.date.today())
+    document = run.results.write_json(
         run.settings.report_dir / "results.json", suite_version=conformance.__version__,
         profile=run.settings.profile.name, started_at=run.started_at,
-        duration_s=run.duration_s, extra=extra)
+        duration_s=run.duration_s, extra=extra,
+        run=run_record(run.settings, [s.config for s in run.sessions.values()],
+                       hypothesis_seed()))
+    if run.settings.history:
+        from conformance.nightly.html import history_of_run
+        try:
+            run.history_html = history_of_run(run.settings.history, document)
+        except UsageError as error:
+            print(f"conformance: usage error: {error}", file=sys.stderr)
+            session.exitstatus = 2
+            return
     for label, cause in run.results.causes.items():
         print(f"conformance: error: target {label} could not be evaluated: {cause}",
               file=sys.stderr)
@@ -424,6 +447,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             if row.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR):
                 write(f"  {row.outcome.value.upper():5} {row.requirement.id} "
                       f"{row.requirement.level.value:6} {row.message.splitlines()[0]}")
+    if run.results.expectations is not None:
+        from conformance.nightly.console import expectation_lines
+        terminalreporter.section("expected failures")
+        for line in expectation_lines(run.results.expectations, run.results.outcomes()):
+            write(line)
     write(f"reports: {run.settings.report_dir}/ (conformance.html, junit.xml, results.json)")
 
 
@@ -451,7 +479,28 @@ def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: 
                                 session: pytest.Session) -> None:
     run = session.config.stash.get(RUN, None)
     if run is not None:
-        prefix.append(render_summary(_report_view(run)))
+        prefix.append(render_summary(_report_view(run), _nightly_sections(run),
+                                     _waived(run.results)))
+
+
+def _nightly_sections(run: ConformanceRun) -> list[Section]:
+    """--expected-failures and --history add their sections after "What needs action"."""
+    sections = []
+    if run.results.expectations is not None:
+        from conformance.nightly.html import expectations_fragment
+        sections.append(Section("nm-expectations", "Expected failures", expectations_fragment(
+            run.results.expectations, run.results.outcomes())))
+    if run.history_html:
+        sections.append(Section("nm-history", "History", run.history_html))
+    return sections
+
+
+def _waived(results: Results) -> Expected:
+    """Actions an --expected-failures entry matched are listed apart, as waived."""
+    judgement = results.expectations
+    if judgement is None:
+        return unexpected_only
+    return lambda target, row: (target, row.requirement.id) in judgement.matched
 
 
 def _report_view(run: ConformanceRun) -> RunView:

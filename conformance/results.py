@@ -8,7 +8,8 @@ Outcome mapping, written down once:
   skip (a skipped check does not hide a passing one); no check at all: `skip` "not implemented";
 - a target's verdict: `non-conformant` if a MUST is `fail`, else `error` if a MUST is `error`,
   else `conformant`. The run's exit code: 1 if any target is non-conformant, else 3 if any
-  could not be evaluated, else 0.
+  could not be evaluated, else 0; with --expected-failures, the file's judgement decides it
+  (conformance.nightly.expectations), and the verdicts stay.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.catalogue import Level, Requirement, catalogue, catalogue_identity
 from conformance.redact import SECRETS
+
+if TYPE_CHECKING:
+    from conformance.nightly.expectations import Judgement
 
 __all__ = ["CheckResult", "Outcome", "Results", "Verdict"]
 
@@ -82,6 +86,9 @@ class Results:
     rpcs: dict[str, dict[str, int]] = field(default_factory=dict)  # target -> family -> calls
     # target -> requirement ID -> figure -> value: what a check measured (FZ-01's campaign)
     figures: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # The --expected-failures judgement, once the run is over: it annotates results.json and
+    # decides the exit status, never the verdict.
+    expectations: Judgement | None = None
     _checks: dict[str, CheckResult] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -141,6 +148,8 @@ class Results:
         return counts
 
     def exit_code(self) -> int:
+        if self.expectations is not None:
+            return self.expectations.exit_status
         verdicts = {self.verdict(target) for target in self.targets}
         for verdict in (Verdict.NON_CONFORMANT, Verdict.ERROR):
             if verdict in verdicts:
@@ -149,7 +158,7 @@ class Results:
 
     def as_json(self, *, suite_version: str, profile: str, started_at: str,
                 duration_s: float, extra: dict[str, dict[str, Any]] | None = None,
-                ) -> dict[str, Any]:
+                run: dict[str, Any] | None = None) -> dict[str, Any]:
         targets = []
         for target in self.targets:
             entry: dict[str, Any] = {"target": target, "verdict": self.verdict(target).value,
@@ -161,10 +170,22 @@ class Results:
             entry.update((extra or {}).get(target, {}))
             entry["requirements"] = [row.as_json() for row in self.requirements(target)]
             targets.append(entry)
-        return {"suite_version": suite_version, "catalogue": catalogue_identity(),
-                "profile": profile, "started_at": started_at,
-                "duration_s": round(duration_s, 3), "targets": targets}
+        document = {"suite_version": suite_version, "catalogue": catalogue_identity(),
+                    "profile": profile, "started_at": started_at,
+                    "duration_s": round(duration_s, 3), "run": run or {}, "targets": targets}
+        if self.expectations is not None:
+            self.expectations.annotate(document)
+        return document
 
-    def write_json(self, path: Path, **fields: Any) -> None:
-        text = json.dumps(self.as_json(**fields), indent=2, ensure_ascii=False)
-        path.write_text(SECRETS.scrub(text) + "\n", encoding="utf-8")
+    def outcomes(self) -> dict[str, list[tuple[str, str]]]:
+        """Target -> [(requirement ID, outcome)] in catalogue order."""
+        return {t: [(r.requirement.id, r.outcome.value) for r in self.requirements(t)]
+                for t in self.targets}
+
+    def write_json(self, path: Path, **fields: Any) -> dict[str, Any]:
+        """Write results.json; the document written (for the history)."""
+        document = self.as_json(**fields)
+        text = SECRETS.scrub(json.dumps(document, indent=2, ensure_ascii=False))
+        path.write_text(text + "\n", encoding="utf-8")
+        written: dict[str, Any] = json.loads(text)
+        return written

@@ -35,3 +35,18 @@ def test_the_plain_loop_runs_against_a_reference_server_process() -> None:
         tokens = bench.fuzz_tokens(address, "quick")
         assert len(tokens) == PROFILES["quick"].fuzz_examples
         assert bench.plain_loop_rate(address, tokens[:20]) > 0
+
+
+def test_the_history_benchmark_runs(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "history-bench.json"
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(root / "bench" / "history_bench.py"), "--runs",
+                           "12", "--samples", "2", "--out", str(out)], capture_output=True,
+                          text=True, timeout=120, cwd=root)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())["results"]
+    assert results["append_ms_median"] > 0 and results["trend_of_all_15_runs_s"] > 0

@@ -27,3 +27,25 @@ def test_nightly_workflow_is_valid_and_uses_the_readme_command() -> None:
 def test_ci_entry_point_calls_the_readme_test_command() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
+
+
+def test_the_nightly_workflow_uses_history_expected_failures_compare_and_certify() -> None:
+    from conformance.nightly.expectations import load
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "nightly.yml").read_text())
+    readme = (ROOT / "README.md").read_text()
+    runs = [step["run"] for job in workflow["jobs"].values() for step in job["steps"]
+            if "run" in step]
+    for command in runs:
+        assert command in readme, f"not a README command: {command}"
+    text = "\n".join(runs)
+    for needle in ("--history nightly-state/history.sqlite", "--expected-failures ",
+                   "-m conformance compare nightly-state/results.json", "-m conformance certify",
+                   "-m conformance verify"):
+        assert needle in text, needle
+    # The history is restored and saved even after a red night; the file in the repo loads.
+    steps = workflow["jobs"]["certify"]["steps"]
+    saves = [s for s in steps if s.get("uses", "").startswith("actions/cache/save")]
+    assert saves and saves[0]["if"] == "always()" and saves[0]["with"]["path"] == "nightly-state"
+    assert load(str(ROOT / ".github" / "conformance-expected-failures.toml")).entries == ()
+    assert workflow["jobs"]["release"]["timeout-minutes"] <= 60

@@ -30,7 +30,12 @@ def test_reports_are_written_with_the_interface_shape(run_suite: Any) -> None:
         assert (run.report_dir / name).stat().st_size > 0
     data = run.results
     assert set(data) == {"suite_version", "catalogue", "profile", "started_at", "duration_s",
-                         "targets"}
+                         "run", "targets"}
+    # The options that shaped the run (interface.md): certify and compare tell runs apart by it.
+    assert data["run"]["only"] is None and data["run"]["expected_failures"] is None
+    assert data["run"]["reference"] == {"faults": [], "flavors": []}
+    assert "hypothesis_seed" in data["run"]
+    assert [s["kind"] for s in data["run"]["token_sources"].values()] == ["embedded"]
     assert data["catalogue"]["version"] == 2 and len(data["catalogue"]["sha256"]) == 64
     target = data["targets"][0]
     assert {"target", "verdict", "counts", "requirements"} <= set(target)
