@@ -13,6 +13,7 @@ import pytest
 from conformance.catalogue import Level, catalogue
 from conformance.errors import UsageError
 from conformance.nightly.expectations import ExpectedFailures, judge, load
+from tests.helpers.html_tree import parse
 from tests.helpers.reference_process import env, free_port, reference_process, target_args
 
 PORT = free_port()
@@ -49,8 +50,12 @@ def test_an_expected_must_failure_exits_0_and_the_verdict_stays(run_suite: Any,
                                            "exit_status": 0}
     assert run.results["run"]["expected_failures"] == expected
     assert "expected    fail  RT-12: family revocation ships in 2.4 [VEND-123]" in run.stdout
-    html = (run.report_dir / "conformance.html").read_text()
-    assert "nm-expectations" in html and "expected (entry 1)" in html
+    page = parse((run.report_dir / "conformance.html").read_text())
+    sections = [s.attrs.get("id") for s in page.find_all("section", cls="cf-section")]
+    assert sections.index("nm-expectations") == sections.index("cf-actions") + 1
+    assert "expected (entry 1)" in page.find("section", id="nm-expectations").text
+    groups = page.find("section", id="cf-actions").find_all("h3", cls="cf-group")
+    assert [g.text for g in groups] == ["Unexpected (0)", "Expected, waived (1)"]
 
 
 def test_an_unexpected_failure_exits_1_with_a_paste_ready_entry_that_then_waives_it(
