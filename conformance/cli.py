@@ -49,6 +49,8 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("inspect", "judge captured responses (FILE) offline by the FT, CT-03 and CT-04 rules",
             "conformance.inspect:main"),
+    Command("load", "the LD requirements under sustained, distributed load (Locust)",
+            "conformance.load.command:main"),
 )
 
 

@@ -77,6 +77,7 @@ class Results:
     only: frozenset[str] | None = None
     causes: dict[str, str] = field(default_factory=dict)   # target -> why it can't be evaluated
     rpcs: dict[str, dict[str, int]] = field(default_factory=dict)  # target -> family -> calls
+    ids: frozenset[str] | None = None   # only these requirements (the load run's LD rows)
     _checks: dict[str, CheckResult] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -104,6 +105,8 @@ class Results:
             checks = [c for c in self._checks.values() if c.target == target]
         rows = []
         for requirement in catalogue().values():
+            if self.ids is not None and requirement.id not in self.ids:
+                continue
             mine = [c for c in checks if c.requirement_id == requirement.id]
             if not mine:
                 not_run = NOT_SELECTED if self.only and requirement.id not in self.only \
