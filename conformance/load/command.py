@@ -31,7 +31,8 @@ TARGET_DOWN_EXIT = 3
 STOP_GRACE = 10.0
 # Flags of the master's alone, not handed to the worker processes it starts (with their value).
 MASTER_ONLY = {"--processes", "-u", "--users", "-r", "--spawn-rate", "-t", "--run-time",
-               "--report-dir", "--reference-fault", "--reference-flavor"}
+               "--report-dir", "--reference-fault", "--reference-flavor", "--expect-workers",
+               "--expect-workers-max-wait", "--master-bind-host", "--master-bind-port"}
 
 
 @dataclass
@@ -237,7 +238,7 @@ class _Run:
         events.report_to_master.add_listener(on_report)
         events.test_start.add_listener(on_start)
         events.test_stop.add_listener(on_stop)
-        while not runner.greenlet.dead and not self.interrupted.is_set():
+        while len(runner.greenlet) and not self.interrupted.is_set():   # until the master quits
             gevent.sleep(0.2)
         runner.quit()
         return 0

@@ -111,13 +111,13 @@ def _contradictions(a: argparse.Namespace) -> None:
     if len(roles) > 1:
         raise UsageError(f"{' and '.join(roles)} exclude each other")
     for flag, given, role in (("--expect-workers", a.expect_workers, "--master"),
-                              ("--expect-workers-max-wait", a.expect_workers_max_wait,
-                               "--master"),
                               ("--master-bind-port", a.master_bind_port, "--master"),
                               ("--master-host", a.master_host, "--worker"),
                               ("--master-port", a.master_port, "--worker")):
         if given is not None and not (a.master if role == "--master" else a.worker):
             raise UsageError(f"{flag} needs {role}")
+    if a.expect_workers_max_wait is not None and not (a.master or a.processes):
+        raise UsageError("--expect-workers-max-wait needs --master or --processes")
     if a.worker:
         given = [flag for flag, value in (("--users", a.users), ("--spawn-rate", a.spawn_rate),
                                           ("--run-time", a.run_time)) if value is not None]
