@@ -15,6 +15,11 @@ from typing import Any
 
 import pytest
 
+from conformance.catalogue import Level, catalogue
+from conformance.load.judge import LD_IDS
+from conformance.reference.faults import FAULTS
+from conformance.results import Outcome, Results
+
 ROOT = Path(__file__).resolve().parent.parent
 # Bounds every load run of these tests (a short --run-time plus the fixed grace, and start-up).
 LOAD_TIMEOUT = 60
@@ -87,3 +92,32 @@ def test_no_password_or_token_in_any_output(load: Any, reference: Any) -> None:
         assert reference.options.password not in text, name
         if name != "load.html":  # Locust's bundled scripts hold long identifiers
             assert not re.search(r"(?<![\w-])[\w-]{43}(?![\w-])", text), name
+
+
+LOAD_FAULTS = sorted(name for name, fault in FAULTS.items() if fault.load_only)
+# Enough users that the servicer holds LOAD_CONTENTION calls at once, as the LD faults need.
+CONTENDED = ("--run-time", "4", "--users", "32")
+
+
+@pytest.mark.parametrize("fault", LOAD_FAULTS)
+def test_each_load_fault_trips_exactly_its_ld_requirement(load: Any, fault: str) -> None:
+    run = load(*CONTENDED, "--reference-fault", fault)
+    assert run.tripped() == FAULTS[fault].breaks, run.stdout
+    must = any(catalogue()[rid].level is Level.MUST for rid in FAULTS[fault].breaks)
+    assert run.exit_code == (1 if must else 0), run.stdout + run.stderr
+    assert "error" not in run.outcomes().values(), run.stdout
+
+
+def test_the_contended_correct_server_passes(load: Any) -> None:
+    """The load the faults are caught at, on the correct server: no false failure."""
+    run = load(*CONTENDED)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert set(run.outcomes().values()) == {"pass"}, run.stdout
+
+
+def test_an_ordinary_run_skips_ld_and_says_which_command_judges_it() -> None:
+    results = Results(["t"])
+    rows = {row.requirement.id: row for row in results.requirements("t")}
+    for rid in LD_IDS:
+        assert rows[rid].outcome is Outcome.SKIP
+        assert rows[rid].message == "run `python -m conformance load`"

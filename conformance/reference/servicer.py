@@ -75,6 +75,12 @@ warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning
 # What the lenient decoder of fault refresh-accepts-wire-garbage passes on for undecodable bytes
 # (None would make the gRPC library fail the call itself).
 UNDECODABLE = pb.RefreshAccessTokenRequest()
+# The LD faults act only while this many calls are in the servicer at once: more than the
+# suite's own bursts (RT-14's concurrency, 16 at most) ever make, so an ordinary run sees none.
+LOAD_CONTENTION = 24
+# The share of contended calls each of them hits: one in N.
+LOAD_FAULT_EVERY = {"load-false-reuse-detection": 20, "load-internal-errors": 50,
+                    "load-sheds": 20}
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -99,10 +105,24 @@ def _served(method: Callable[[Any, Request, grpc.ServicerContext], Response],
             ) -> Callable[[Any, Request, grpc.ServicerContext], Response]:
     """Latency and misbehaviour around every RPC."""
     def serve(self: UserApiServicer, request: Request, context: grpc.ServicerContext) -> Response:
+        with self._calls_lock:
+            self.in_servicer += 1
+        try:
+            return _serve(self, request, context)
+        finally:
+            with self._calls_lock:
+                self.in_servicer -= 1
+
+    def _serve(self: UserApiServicer, request: Request, context: grpc.ServicerContext,
+               ) -> Response:
         behaviour = self.behaviour
         with self._calls_lock:
             self._calls += 1
             calls = self._calls
+        if self.contended("load-internal-errors"):
+            context.abort(grpc.StatusCode.INTERNAL, "database is locked")
+        if self.contended("load-sheds"):
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "server overloaded, retry later")
         if behaviour.stop_after_calls and calls >= behaviour.stop_after_calls and behaviour.on_stop:
             behaviour.on_stop()
         if behaviour.unavailable_every and calls % behaviour.unavailable_every == 0:
@@ -152,9 +172,19 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self._refreshes = itertools.count(1)  # fault token-type-drifts-in-later-refreshes
         self._switches = behaviour.faults | behaviour.flavors
         self._logins = TokenBucket()  # flavour login-throttled
+        self.in_servicer = 0   # calls in flight: the LD faults act under contention only
+        self._contended_calls = {name: itertools.count(1) for name in LOAD_FAULT_EVERY}
 
     def fault(self, name: str) -> bool:
         return name in self.behaviour.faults
+
+    def contended(self, fault: str) -> bool:
+        """Whether LD fault `fault` (on) acts now: many calls in flight, and (for those that hit
+        a share of the calls) this is the one in N."""
+        if fault not in self.behaviour.faults or self.in_servicer < LOAD_CONTENTION:
+            return False
+        every = LOAD_FAULT_EVERY.get(fault)
+        return every is None or next(self._contended_calls[fault]) % every == 0
 
     def flavor(self, name: str) -> bool:
         return name in self.behaviour.flavors
@@ -216,11 +246,15 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         successor = presented if not_rotated else self._new_refresh_token()
         if self.fault("refresh-locked-but-rotated-token-kept") and not self._try_lock(presented):
             context.abort(grpc.StatusCode.ABORTED, "concurrent refresh with the same token")
+        if self.contended("load-false-reuse-detection"):
+            self.store.revoke_family_of(self._token_key(presented))
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, self._invalid_grant(presented))
         try:
             rotation = self.store.rotate(
                 self._token_key(presented), self._token_key(successor),
                 reuse_grace=self.behaviour.reuse_grace,
-                atomic=not self.fault("rotation-not-atomic"),
+                atomic=not (self.fault("rotation-not-atomic") or
+                            self.contended("load-check-then-spend-race")),
                 detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept),
                 revoke_successor_only=self.fault("reuse-revokes-only-the-successor"),
                 family_is_token=self.fault("reuse-revokes-the-family-named-by-the-token"))

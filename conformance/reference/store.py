@@ -226,6 +226,13 @@ class Store:
             self._insert_refresh(successor, user_uuid, family_id)
         return Rotation(RotationOutcome.ROTATED, user_uuid, family_id)
 
+    def revoke_family_of(self, token: str) -> None:
+        """Revoke the whole family of a refresh token (fault load-false-reuse-detection)."""
+        with self._lock:
+            self._db.execute("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = "
+                             "(SELECT family_id FROM refresh_tokens WHERE token_hash = ?)",
+                             (hash_token(token),))
+
     def _insert_refresh(self, token: str, user_uuid: str, family_id: str) -> None:
         self._db.execute(
             "INSERT INTO refresh_tokens VALUES (?, ?, ?, 'active', ?, NULL)",
