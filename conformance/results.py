@@ -46,6 +46,8 @@ class Verdict(str, Enum):
 EXIT_CODES = {Verdict.CONFORMANT: 0, Verdict.NON_CONFORMANT: 1, Verdict.ERROR: 3}
 NOT_IMPLEMENTED = "not implemented"
 NOT_SELECTED = "not selected (--only)"
+# The LD family is judged by the load command alone (conformance.load): an ordinary run says so.
+RUN_LOAD = "run `python -m conformance load`"
 
 
 @dataclass
@@ -110,7 +112,7 @@ class Results:
             mine = [c for c in checks if c.requirement_id == requirement.id]
             if not mine:
                 not_run = NOT_SELECTED if self.only and requirement.id not in self.only \
-                    else NOT_IMPLEMENTED
+                    else RUN_LOAD if requirement.family == "LD" else NOT_IMPLEMENTED
                 rows.append(RequirementResult(requirement, Outcome.SKIP, not_run, []))
                 continue
             worst = max(mine, key=lambda c: SEVERITY[c.outcome])
