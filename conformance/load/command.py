@@ -222,8 +222,12 @@ class _Run:
         import gevent
 
         settings = self.settings
-        runner = self.environment.create_worker_runner(settings.master_host,
-                                                       settings.master_port)
+        try:
+            runner = self.environment.create_worker_runner(settings.master_host,
+                                                           settings.master_port)
+        except ConnectionError:   # Locust's, after its connection retries (about a minute)
+            raise TargetDown(f"master {settings.master_host}:{settings.master_port}",
+                             "the load master did not answer") from None
         events: Any = self.environment.events
 
         def on_report(client_id: str, data: dict[str, Any]) -> None:

@@ -60,8 +60,9 @@ class Tally:
                      if requirement_id in r.get("examples", {})), "")
 
     def judge(self, reproduce: str, cause: str = "") -> list[Judgement]:
-        """The four outcomes. A rule already broken stays broken when the target died later;
-        one not broken is `error` then (`cause`: why the run could not be completed)."""
+        """The four outcomes. A MUST already broken stays broken when the target died later
+        (judged from answers it gave); anything else is `error` then (`cause`: why the run
+        could not be completed), LD-04 too: the calls of a dying target go unanswered."""
         codes = self.codes()
         calls = sum(codes.values())
         judgements = [self._ld01(reproduce), self._ld02(reproduce), self._ld03(codes, reproduce),
@@ -70,7 +71,7 @@ class Tally:
         if not cause and calls == 0:
             cause = "no call was made during the load run"
         if cause:
-            judgements = [j if j.outcome in (Outcome.FAIL, Outcome.WARN) else
+            judgements = [j if j.outcome is Outcome.FAIL else
                           Judgement(j.requirement_id, Outcome.ERROR, cause) for j in judgements]
         return judgements
 

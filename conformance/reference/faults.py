@@ -226,7 +226,7 @@ FAULTS: dict[str, Fault] = _faults(
           "Under contention 1 in 50 calls answers INTERNAL (`database is locked`).",
           load_only=True),
     Fault("load-sheds", _ids("LD-04"),
-          "Under contention 1 in 20 calls is shed with RESOURCE_EXHAUSTED before it does "
+          "Under contention 1 in 10 calls is shed with RESOURCE_EXHAUSTED before it does "
           "anything (the token may be presented again).", load_only=True),
 )
 

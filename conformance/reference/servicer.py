@@ -77,10 +77,10 @@ warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning
 UNDECODABLE = pb.RefreshAccessTokenRequest()
 # The LD faults act only while this many calls are in the servicer at once: more than the
 # suite's own bursts (RT-14's concurrency, 16 at most) ever make, so an ordinary run sees none.
-LOAD_CONTENTION = 24
+LOAD_CONTENTION = 20
 # The share of contended calls each of them hits: one in N.
 LOAD_FAULT_EVERY = {"load-false-reuse-detection": 20, "load-internal-errors": 50,
-                    "load-sheds": 20}
+                    "load-sheds": 10}
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
