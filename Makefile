@@ -10,7 +10,7 @@ REPORT_STAMP := $(VENV)/.report-stamp
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: report test bench proto clean
+.PHONY: report test bench bench-load proto clean
 
 $(REPORT_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ test: $(STAMP)
 
 bench: $(REPORT_STAMP)
 	$(PY) bench/bench.py $(ARGS)
+
+bench-load: $(STAMP)
+	$(PY) bench/load_bench.py $(ARGS)
 
 proto: $(STAMP)
 	$(PY) tools/gen_proto.py
