@@ -18,6 +18,8 @@ DEFAULT_RUN_TIME = 30.0
 DEFAULT_MASTER_PORT = 5557        # Locust's
 DEFAULT_EXPECT_WORKERS_WAIT = 60.0
 MAX_BURST = 64
+# The default spawn rate: all users at once, up to the rate above which Locust warns.
+MAX_SPAWN_RATE = 100
 _TIMESPAN = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?")
 
 
@@ -59,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
     locust.add_argument("-u", "--users", type=int, help="simulated users, each owning a token "
                         "family at a time (default 20)")
     locust.add_argument("-r", "--spawn-rate", type=float, help="users started per second "
-                        "(default: all at once)")
+                        f"(default: all at once, at most {MAX_SPAWN_RATE} a second)")
     locust.add_argument("-t", "--run-time", help="how long the load runs: 30, 30s, 2m, 1h30m "
                         f"(default {DEFAULT_RUN_TIME:.0f}s)")
     locust.add_argument("--burst", type=int, default=8, help="K simultaneous refreshes of one "
@@ -151,7 +153,8 @@ def parse(argv: list[str]) -> LoadSettings:
         if port is not None and not 0 < port < 65536:
             raise UsageError(f"{flag}: {port} is not a port (1-65535)")
     return LoadSettings(
-        run=run, users=users, spawn_rate=_positive("--spawn-rate", a.spawn_rate, float(users)),
+        run=run, users=users,
+        spawn_rate=_positive("--spawn-rate", a.spawn_rate, float(min(users, MAX_SPAWN_RATE))),
         run_time=parse_run_time(a.run_time), burst=a.burst, processes=processes,
         master=a.master, expect_workers=int(_positive("--expect-workers", a.expect_workers, 1)),
         expect_workers_max_wait=_positive("--expect-workers-max-wait",

@@ -85,6 +85,13 @@ class Store:
 
     def __post_init__(self) -> None:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if self.path != ":memory:":
+            # A file database in rollback-journal mode syncs to disk on every commit (each
+            # rotation, each issued access token): about 2.4 ms a refresh, under 450 a second
+            # for the whole server. Write-ahead logging with NORMAL sync commits without a sync
+            # (durable up to the last checkpoint, as a test double needs), about 0.15 ms.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
