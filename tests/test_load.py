@@ -100,22 +100,29 @@ def test_no_password_or_token_in_any_output(load: Any, reference: Any) -> None:
 
 
 LOAD_FAULTS = sorted(name for name, fault in FAULTS.items() if fault.load_only)
-# Enough users that the servicer holds LOAD_CONTENTION calls at once, as the LD faults need.
+# Enough users, over an imitated network of NETWORK_MS, that the servicer holds
+# LOAD_CONTENTION calls at once, as the LD faults need, however fast the machine is (calls in
+# flight are the calls a second times their time: a busy machine's slow server, or a quiet
+# one's network).
 CONTENDED = ("--run-time", "4", "--users", "48")
+NETWORK_MS = 30
 
 
 @pytest.mark.parametrize("fault", LOAD_FAULTS)
-def test_each_load_fault_trips_exactly_its_ld_requirement(load: Any, fault: str) -> None:
-    run = load(*CONTENDED, "--reference-fault", fault)
+def test_each_load_fault_trips_exactly_its_ld_requirement(load: Any, server_process: Any,
+                                                          fault: str) -> None:
+    server = server_process(fault, latency_ms=NETWORK_MS)
+    run = load(*CONTENDED, *_target_args(server), env={embedded.PASSWORD_ENV: server.password})
     assert run.tripped() == FAULTS[fault].breaks, run.stdout
     must = any(catalogue()[rid].level is Level.MUST for rid in FAULTS[fault].breaks)
     assert run.exit_code == (1 if must else 0), run.stdout + run.stderr
     assert "error" not in run.outcomes().values(), run.stdout
 
 
-def test_the_contended_correct_server_passes(load: Any) -> None:
+def test_the_contended_correct_server_passes(load: Any, server_process: Any) -> None:
     """The load the faults are caught at, on the correct server: no false failure."""
-    run = load(*CONTENDED)
+    server = server_process(latency_ms=NETWORK_MS)
+    run = load(*CONTENDED, *_target_args(server), env={embedded.PASSWORD_ENV: server.password})
     assert run.exit_code == 0, run.stdout + run.stderr
     assert set(run.outcomes().values()) == {"pass"}, run.stdout
 
@@ -140,8 +147,8 @@ def server_process() -> Any:
     """Reference servers in processes of their own (as the load command starts its own)."""
     started: list[embedded.EmbeddedServer] = []
 
-    def start(*faults: str) -> embedded.EmbeddedServer:
-        started.append(embedded.start(frozenset(faults), frozenset()))
+    def start(*faults: str, latency_ms: int = 0) -> embedded.EmbeddedServer:
+        started.append(embedded.start(frozenset(faults), frozenset(), latency_ms))
         return started[-1]
 
     yield start
@@ -158,10 +165,9 @@ def test_a_master_with_two_workers_gives_the_verdict_of_one_process(
         load: Any, server_process: Any, tmp_path: Path) -> None:
     """The master judges from its workers' reports (hashes of accepted tokens, counts): the race
     fault trips LD-01 alone, as in one process."""
-    server = server_process("load-check-then-spend-race")
+    server = server_process("load-check-then-spend-race", latency_ms=NETWORK_MS)
     target, env = _target_args(server), {embedded.PASSWORD_ENV: server.password}
-    # More users than one process needs: the workers' share of them is served faster.
-    contended = ("--run-time", "4", "--users", "64")
+    contended = CONTENDED
     single = load(*contended, *target, env=env)
     port = str(_free_port())
     worker_argv = [sys.executable, "-m", "conformance", "load", *target, "--worker",

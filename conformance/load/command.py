@@ -157,9 +157,9 @@ class _Run:
             gevent.signal_handler(signum, self.interrupted.set)
         if self.settings.worker:
             return self._work()
-        self._preflight()
         if self.settings.distributed:
             return self._master()
+        self._preflight()
         return self._local()
 
     # roles ---------------------------------------------------------------------
@@ -193,17 +193,23 @@ class _Run:
         events: Any = self.environment.events   # Locust's event hooks are untyped
         events.worker_report.add_listener(on_report)
         expected = settings.processes or settings.expect_workers
+        # Before this process opens a gRPC channel: gevent's subprocess forks, and a fork of a
+        # process whose gRPC threads are polling can abort in the child before it execs.
         for _ in range(settings.processes):
             self.children.append(self._spawn_worker(runner.server.port))
+        self._preflight()
         waited = time.monotonic() + settings.expect_workers_max_wait
         while runner.worker_count < expected and time.monotonic() < waited and \
                 not self.interrupted.is_set() and not self._child_died():
             gevent.sleep(0.1)
         if runner.worker_count < expected:
             runner.quit()
+            died = [str(child.returncode) for child in self.children
+                    if child.returncode is not None]
+            why = f"a worker process exited (status {', '.join(died)})" if died else \
+                f"within {settings.expect_workers_max_wait:g} s (--expect-workers-max-wait)"
             raise TargetDown(self.target.label, f"{runner.worker_count} of {expected} load "
-                             f"workers connected within {settings.expect_workers_max_wait:g} s "
-                             "(--expect-workers-max-wait)")
+                             f"workers connected: {why}")
         workers = {client.id for client in runner.clients.all}
         writer = self._csv()
         runner.start(settings.users, settings.spawn_rate)

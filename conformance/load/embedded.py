@@ -43,12 +43,14 @@ class EmbeddedServer:
             self.process.stdout.close()
 
 
-def start(faults: frozenset[str], flavors: frozenset[str]) -> EmbeddedServer:
-    """Start `python -m conformance.reference` on a free loopback port with a fresh password."""
+def start(faults: frozenset[str], flavors: frozenset[str], latency_ms: int = 0,
+          ) -> EmbeddedServer:
+    """Start `python -m conformance.reference` on a free loopback port with a fresh password
+    (`latency_ms`: an imitated network, over which calls in flight pile up)."""
     password = secrets.token_urlsafe(18)
     SECRETS.remember(password, "password")
     argv = [sys.executable, "-m", "conformance.reference", "--port", "0",
-            "--password-env", PASSWORD_ENV]
+            "--password-env", PASSWORD_ENV, "--latency-ms", str(latency_ms)]
     for fault in sorted(faults):
         argv += ["--fault", fault]
     for flavor in sorted(flavors):

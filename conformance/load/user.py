@@ -1,16 +1,17 @@
 """The workload, a Locust user: each simulated user owns one token family at a time, minted from
 the target's token source; it refreshes along the chain with the newest token, calls GetMe with
-the new access token now and then, and every so often fires a burst of K simultaneous
-refreshes of one token, after which it mints a new family (RT-14 allows no survivor). Every call
-is reported through Locust's request event (its statistics, CSVs and HTML report) and recorded
-in the process's Ledger (the LD judges).
+the new access token now and then, and every so often (after BURST_EVERY refreshes or
+BURST_AFTER seconds) fires a burst of K simultaneous refreshes of one token, after which it
+mints a new family (RT-14 allows no survivor). Every call is reported through Locust's request
+event (its statistics, CSVs and HTML report) and recorded in the process's Ledger (the LD
+judges).
 
 Import only after conformance.load.gevented has patched the process for gevent."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import gevent
@@ -27,7 +28,8 @@ from conformance.tokens import TokenSource
 __all__ = ["RefreshUser", "Workload"]
 
 GET_ME_EVERY = 4      # refreshes between two GetMe calls
-BURST_EVERY = 40      # refreshes of a family before its burst
+BURST_EVERY = 40      # refreshes of a family before its burst,
+BURST_AFTER = 1.5     # or seconds of its life, whichever comes first (a slow target bursts too)
 # A call without an answer is followed by this pause, so that users of a dead target do not spin.
 NO_ANSWER_PAUSE = 0.2
 
@@ -60,6 +62,12 @@ class Family:
     access_token: str
     clean: bool = True   # no replay, burst, shed or unanswered call: LD-02 judges its refreshes
     refreshes: int = 0
+    born: float = field(default_factory=time.monotonic)
+
+    @property
+    def bursts_now(self) -> bool:
+        return self.refreshes > 0 and (self.refreshes >= BURST_EVERY or
+                                       time.monotonic() - self.born >= BURST_AFTER)
 
 
 class RefreshUser(User):
@@ -79,7 +87,7 @@ class RefreshUser(User):
         if family is None:
             self.family = self.mint()
             return
-        if family.refreshes and family.refreshes % BURST_EVERY == 0:
+        if family.bursts_now:
             self.burst(family)
             self.family = None
             return

@@ -76,8 +76,15 @@ warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning
 # (None would make the gRPC library fail the call itself).
 UNDECODABLE = pb.RefreshAccessTokenRequest()
 # The LD faults act only while this many calls are in the servicer at once: more than the
-# suite's own bursts (RT-14's concurrency, 16 at most) ever make, so an ordinary run sees none.
-LOAD_CONTENTION = 20
+# suite's own bursts (RT-14's concurrency, 16 at most, the rest of a run one call at a time)
+# ever make, so an ordinary run sees none.
+LOAD_CONTENTION = 18
+# Contention, once reached, holds this long: a loaded server's calls in flight come and go in
+# waves, and the faults act on the server under load, not on the crest of each wave alone.
+LOAD_CONTENTION_HOLD = 1.0
+# Fault load-check-then-spend-race: the time between check and spend on a contended database
+# (a burst's refreshes leave a loaded client spread over tens of milliseconds).
+CONTENDED_GAP = 0.15
 # The share of contended calls each of them hits: one in N.
 LOAD_FAULT_EVERY = {"load-false-reuse-detection": 20, "load-internal-errors": 50,
                     "load-sheds": 10}
@@ -107,6 +114,8 @@ def _served(method: Callable[[Any, Request, grpc.ServicerContext], Response],
     def serve(self: UserApiServicer, request: Request, context: grpc.ServicerContext) -> Response:
         with self._calls_lock:
             self.in_servicer += 1
+            if self.in_servicer >= LOAD_CONTENTION:
+                self._contended_until = time.monotonic() + LOAD_CONTENTION_HOLD
         try:
             return _serve(self, request, context)
         finally:
@@ -173,15 +182,16 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self._switches = behaviour.faults | behaviour.flavors
         self._logins = TokenBucket()  # flavour login-throttled
         self.in_servicer = 0   # calls in flight: the LD faults act under contention only
+        self._contended_until = 0.0
         self._contended_calls = {name: itertools.count(1) for name in LOAD_FAULT_EVERY}
 
     def fault(self, name: str) -> bool:
         return name in self.behaviour.faults
 
     def contended(self, fault: str) -> bool:
-        """Whether LD fault `fault` (on) acts now: many calls in flight, and (for those that hit
-        a share of the calls) this is the one in N."""
-        if fault not in self.behaviour.faults or self.in_servicer < LOAD_CONTENTION:
+        """Whether LD fault `fault` (on) acts now: many calls in flight within the last
+        LOAD_CONTENTION_HOLD, and (for those that hit a share of the calls) this is the one in N."""
+        if fault not in self.behaviour.faults or time.monotonic() >= self._contended_until:
             return False
         every = LOAD_FAULT_EVERY.get(fault)
         return every is None or next(self._contended_calls[fault]) % every == 0
@@ -246,6 +256,7 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         successor = presented if not_rotated else self._new_refresh_token()
         if self.fault("refresh-locked-but-rotated-token-kept") and not self._try_lock(presented):
             context.abort(grpc.StatusCode.ABORTED, "concurrent refresh with the same token")
+        racing = self.contended("load-check-then-spend-race")
         if self.contended("load-false-reuse-detection"):
             self.store.revoke_family_of(self._token_key(presented))
             context.abort(grpc.StatusCode.UNAUTHENTICATED, self._invalid_grant(presented))
@@ -253,8 +264,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             rotation = self.store.rotate(
                 self._token_key(presented), self._token_key(successor),
                 reuse_grace=self.behaviour.reuse_grace,
-                atomic=not (self.fault("rotation-not-atomic") or
-                            self.contended("load-check-then-spend-race")),
+                atomic=not (self.fault("rotation-not-atomic") or racing),
+                gap=CONTENDED_GAP if racing else 0.02,
                 detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept),
                 revoke_successor_only=self.fault("reuse-revokes-only-the-successor"),
                 family_is_token=self.fault("reuse-revokes-the-family-named-by-the-token"))

@@ -173,7 +173,8 @@ class Store:
 
     def rotate(self, token: str, successor: str, *, reuse_grace: float = 0.0,
                atomic: bool = True, detect_reuse: bool = True, rotate: bool = True,
-               revoke_successor_only: bool = False, family_is_token: bool = False) -> Rotation:
+               revoke_successor_only: bool = False, family_is_token: bool = False,
+               gap: float = 0.02) -> Rotation:
         """Spend a refresh token and store its successor: exactly one caller wins, a replay
         revokes the family.
 
@@ -186,7 +187,7 @@ class Store:
         if not atomic:
             found = self.refresh_token_state(token)
             if found is not None and found[0] == "active":
-                return self._spend_after_gap(token, successor, found[1], found[2])
+                return self._spend_after_gap(token, successor, found[1], found[2], gap)
             # Unknown, reused and revoked tokens take the usual path below.
         with self._lock:
             row = self._db.execute(
@@ -224,9 +225,10 @@ class Store:
             return Rotation(RotationOutcome.REVOKED, user_uuid, family_id)
 
     def _spend_after_gap(self, token: str, successor: str, family_id: str,
-                         user_uuid: str) -> Rotation:
-        """Act on a check made outside the lock: the double spend of fault rotation-not-atomic."""
-        time.sleep(0.02)  # widen the window a real check-then-act leaves open
+                         user_uuid: str, gap: float) -> Rotation:
+        """Act on a check made outside the lock: the double spend of fault rotation-not-atomic
+        (and of load-check-then-spend-race, whose gap is a contended database's)."""
+        time.sleep(gap)  # widen the window a real check-then-act leaves open
         with self._lock:
             self._db.execute("UPDATE refresh_tokens SET state = 'rotated', rotated_at = ? "
                              "WHERE token_hash = ?", (time.time(), hash_token(token)))
