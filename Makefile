@@ -10,7 +10,7 @@ REPORT_STAMP := $(VENV)/.report-stamp
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: report test bench bench-report proto clean screenshots
+.PHONY: report test bench bench-report bench-load proto clean screenshots
 
 $(REPORT_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-report: $(REPORT_STAMP)
 # docs/report.png, the README's picture of the HTML report (needs Chromium: apt-get install chromium)
 screenshots: $(REPORT_STAMP)
 	$(PY) tools/screenshots.py
+
+bench-load: $(STAMP)
+	$(PY) bench/load_bench.py $(ARGS)
 
 proto: $(STAMP)
 	$(PY) tools/gen_proto.py

@@ -55,6 +55,8 @@ COMMANDS: tuple[Command, ...] = (
             "conformance.certify.package:main"),
     Command("verify", "check a certification package (FILE.zip): digests, manifest, signature",
             "conformance.certify.verify:main"),
+    Command("load", "the LD requirements under sustained, distributed load (Locust)",
+            "conformance.load.command:main"),
 )
 
 

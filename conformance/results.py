@@ -50,6 +50,8 @@ class Verdict(str, Enum):
 EXIT_CODES = {Verdict.CONFORMANT: 0, Verdict.NON_CONFORMANT: 1, Verdict.ERROR: 3}
 NOT_IMPLEMENTED = "not implemented"
 NOT_SELECTED = "not selected (--only)"
+# The LD family is judged by the load command alone (conformance.load): an ordinary run says so.
+RUN_LOAD = "run `python -m conformance load`"
 
 
 @dataclass
@@ -89,6 +91,7 @@ class Results:
     # The --expected-failures judgement, once the run is over: it annotates results.json and
     # decides the exit status, never the verdict.
     expectations: Judgement | None = None
+    ids: frozenset[str] | None = None   # only these requirements (the load run's LD rows)
     _checks: dict[str, CheckResult] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -121,10 +124,12 @@ class Results:
             checks = [c for c in self._checks.values() if c.target == target]
         rows = []
         for requirement in catalogue().values():
+            if self.ids is not None and requirement.id not in self.ids:
+                continue
             mine = [c for c in checks if c.requirement_id == requirement.id]
             if not mine:
                 not_run = NOT_SELECTED if self.only and requirement.id not in self.only \
-                    else NOT_IMPLEMENTED
+                    else RUN_LOAD if requirement.family == "LD" else NOT_IMPLEMENTED
                 rows.append(RequirementResult(requirement, Outcome.SKIP, not_run, []))
                 continue
             worst = max(mine, key=lambda c: SEVERITY[c.outcome])

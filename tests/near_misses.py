@@ -616,23 +616,33 @@ TABLE: dict[str, Review] = {
                     "CWE-400", "invisible until exhaustion: beyond a run"),
     )),
     # LD: under load (python -m conformance load) ----------------------------------------------
-    "LD-01": Review(pending="issue 16", near_misses=(
+    "LD-01": Review((
+        tried("a check-then-spend race that opens only under contention (keycloak/keycloak#45647)",
+              "RFC 9700 §4.14.2", "load:LD-01", "load-check-then-spend-race"),
+        tried("a lock-free fallback path once the database is contended", "RFC 9700 §4.14.2",
+              "load:LD-01", "load-check-then-spend-race"),
         gap("spent tokens tracked per replica or per worker process (a local cache)",
-            "RFC 9700 §4.14.2", "the pending load command, across workers", 1),
-        gap("a lock-free fallback path once the connection pool is exhausted",
-            "RFC 9700 §4.14.2", "the pending load command, at the load asked for", 2),
+            "RFC 9700 §4.14.2", "needs a target of several replicas behind a balancer; the "
+            "load command's tally across workers would show it, but the reference server is "
+            "one process: a fault with two stores, cheap", 2),
     )),
-    "LD-02": Review(pending="issue 16", near_misses=(
-        gap("a retry after RESOURCE_EXHAUSTED taken for a replay (false reuse detection)",
-            "RFC 9700 §4.14.2", "the pending load command", 1),
+    "LD-02": Review((
+        tried("a lock timeout under contention taken for a concurrent spend (false reuse "
+              "detection)", "RFC 9700 §4.14.2", "load:LD-02", "load-false-reuse-detection"),
+        gap("a retry after RESOURCE_EXHAUSTED taken for a replay (the token rotated, then shed)",
+            "RFC 9700 §4.14.2", "the workload presents the token again after "
+            "RESOURCE_EXHAUSTED (conformance/load/user.py); no fault rotates before it sheds "
+            "yet: one line in the servicer", 1),
         gap("the new token answered before its write commits (lost rotation under load)",
-            "RFC 6749 §6", "the pending load command", 1),
+            "RFC 6749 §6", "LD-02 judges the next refresh of the chain; a fault that commits "
+            "late under contention is missing", 1),
     )),
-    "LD-03": Review(pending="issue 16", near_misses=(
-        gap("pool exhaustion or a lock timeout answered INTERNAL, not UNAVAILABLE",
-            "gRPC status codes", "the pending load command", 1),
+    "LD-03": Review((
+        tried("pool exhaustion or a lock timeout answered INTERNAL, not UNAVAILABLE",
+              "gRPC status codes", "load:LD-03", "load-internal-errors"),
         gap("an unhandled exception under contention (UNKNOWN)", "gRPC status codes",
-            "the pending load command", 2),
+            "LD-03 counts UNKNOWN as INTERNAL; a fault that raises under contention is missing",
+            2),
     )),
 }
 

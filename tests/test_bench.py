@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -50,3 +51,17 @@ def test_the_history_benchmark_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text())["results"]
     assert results["append_ms_median"] > 0 and results["trend_of_all_15_runs_s"] > 0
+
+
+def test_the_load_benchmark_s_plain_loop_runs() -> None:
+    path = Path(__file__).resolve().parent.parent / "bench"
+    sys.path.insert(0, str(path))   # load_bench imports bench as its script directory's module
+    try:
+        spec = importlib.util.spec_from_file_location("load_bench", path / "load_bench.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        with _bench().reference_process() as address:
+            assert module.plain_loop(address, 2, 0.5) > 0
+    finally:
+        sys.path.remove(str(path))

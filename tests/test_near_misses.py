@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from conformance.catalogue import Level, catalogue
+from conformance.load.judge import LD_IDS
+from conformance.load.outputs import check_name
 from conformance.reference.faults import FAULTS
 from tests.near_misses import TABLE, NearMiss, Status, markdown
 from tests.test_catalogue import PENDING
@@ -33,6 +35,8 @@ def _check_requirements() -> dict[str, set[str]]:
                     ast.literal_eval(deco.args[0]) for deco in node.decorator_list
                     if isinstance(deco, ast.Call)
                     and ast.unparse(deco.func) == "pytest.mark.requirement"}
+    # The load command's judges (conformance/load/judge.py), by the names results give them.
+    found.update({check_name(rid): {rid} for rid in LD_IDS})
     return found
 
 

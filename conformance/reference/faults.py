@@ -14,6 +14,8 @@ class Fault:
     breaks: frozenset[str]   # exactly the requirement IDs the suite must report fail/warn
     summary: str
     crashes: bool = False    # the fault works by raising in the servicer (else that is a bug)
+    # It shows only under load (python -m conformance load): an ordinary run trips none of it.
+    load_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,20 @@ FAULTS: dict[str, Fault] = _faults(
           "Refresh tokens end in U+00E9, outside VSCHAR (the server accepts its own)."),
     Fault("refresh-token-equals-access-token", _ids("FT-19", "RT-07", "RT-08", "RT-15"),
           "The access token is the refresh token's string."),
+    # LD: under load. Each acts only while many calls are in flight (servicer.LOAD_CONTENTION,
+    # above the suite's own bursts), as a database that holds up until it is contended.
+    Fault("load-check-then-spend-race", _ids("LD-01"),
+          "Under contention rotation checks the token, then spends it outside the transaction "
+          "(keycloak/keycloak#45647's shape): a burst double-spends.", load_only=True),
+    Fault("load-false-reuse-detection", _ids("LD-02"),
+          "Under contention a lock timeout on the token's row is taken for a concurrent spend: "
+          "1 in 20 valid refreshes revokes its family as a replay would.", load_only=True),
+    Fault("load-internal-errors", _ids("LD-03"),
+          "Under contention 1 in 50 calls answers INTERNAL (`database is locked`).",
+          load_only=True),
+    Fault("load-sheds", _ids("LD-04"),
+          "Under contention 1 in 10 calls is shed with RESOURCE_EXHAUSTED before it does "
+          "anything (the token may be presented again).", load_only=True),
 )
 
 FLAVORS: dict[str, Flavor] = {

@@ -89,6 +89,19 @@ CLOCK_SKEW_LEEWAY = 20.0
 # What the lenient decoder of fault refresh-accepts-wire-garbage passes on for undecodable bytes
 # (None would make the gRPC library fail the call itself).
 UNDECODABLE = pb.RefreshAccessTokenRequest()
+# The LD faults act only while this many calls are in the servicer at once: more than the
+# suite's own bursts (RT-14's concurrency, 16 at most, the rest of a run one call at a time)
+# ever make, so an ordinary run sees none.
+LOAD_CONTENTION = 18
+# Contention, once reached, holds this long: a loaded server's calls in flight come and go in
+# waves, and the faults act on the server under load, not on the crest of each wave alone.
+LOAD_CONTENTION_HOLD = 1.0
+# Fault load-check-then-spend-race: the time between check and spend on a contended database
+# (a burst's refreshes leave a loaded client spread over tens of milliseconds).
+CONTENDED_GAP = 0.15
+# The share of contended calls each of them hits: one in N.
+LOAD_FAULT_EVERY = {"load-false-reuse-detection": 20, "load-internal-errors": 50,
+                    "load-sheds": 10}
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -113,10 +126,26 @@ def _served(method: Callable[[Any, Request, grpc.ServicerContext], Response],
             ) -> Callable[[Any, Request, grpc.ServicerContext], Response]:
     """Latency and misbehaviour around every RPC."""
     def serve(self: UserApiServicer, request: Request, context: grpc.ServicerContext) -> Response:
+        with self._calls_lock:
+            self.in_servicer += 1
+            if self.in_servicer >= LOAD_CONTENTION:
+                self._contended_until = time.monotonic() + LOAD_CONTENTION_HOLD
+        try:
+            return _serve(self, request, context)
+        finally:
+            with self._calls_lock:
+                self.in_servicer -= 1
+
+    def _serve(self: UserApiServicer, request: Request, context: grpc.ServicerContext,
+               ) -> Response:
         behaviour = self.behaviour
         with self._calls_lock:
             self._calls += 1
             calls = self._calls
+        if self.contended("load-internal-errors"):
+            context.abort(grpc.StatusCode.INTERNAL, "database is locked")
+        if self.contended("load-sheds"):
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "server overloaded, retry later")
         if behaviour.stop_after_calls and calls >= behaviour.stop_after_calls and behaviour.on_stop:
             behaviour.on_stop()
         if behaviour.unavailable_every and calls % behaviour.unavailable_every == 0:
@@ -167,9 +196,20 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
         self._family_refreshes: Counter[str] = Counter()  # fault refresh-omits-user-later
         self._switches = behaviour.faults | behaviour.flavors
         self._logins = TokenBucket()  # flavour login-throttled
+        self.in_servicer = 0   # calls in flight: the LD faults act under contention only
+        self._contended_until = 0.0
+        self._contended_calls = {name: itertools.count(1) for name in LOAD_FAULT_EVERY}
 
     def fault(self, name: str) -> bool:
         return name in self.behaviour.faults
+
+    def contended(self, fault: str) -> bool:
+        """Whether LD fault `fault` (on) acts now: many calls in flight within the last
+        LOAD_CONTENTION_HOLD, and (for those that hit a share of the calls) this is the one in N."""
+        if fault not in self.behaviour.faults or time.monotonic() >= self._contended_until:
+            return False
+        every = LOAD_FAULT_EVERY.get(fault)
+        return every is None or next(self._contended_calls[fault]) % every == 0
 
     def flavor(self, name: str) -> bool:
         return name in self.behaviour.flavors
@@ -240,11 +280,16 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
             self._refresh_token_owner(presented))
         if self.fault("refresh-locked-but-rotated-token-kept") and not self._try_lock(presented):
             context.abort(grpc.StatusCode.ABORTED, "concurrent refresh with the same token")
+        racing = self.contended("load-check-then-spend-race")
+        if self.contended("load-false-reuse-detection"):
+            self.store.revoke_family_of(self._token_key(presented))
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, self._invalid_grant(presented))
         try:
             rotation = self.store.rotate(
                 self._token_key(presented), self._token_key(successor),
                 reuse_grace=self.behaviour.reuse_grace,
-                atomic=not self.fault("rotation-not-atomic"),
+                atomic=not (self.fault("rotation-not-atomic") or racing),
+                gap=CONTENDED_GAP if racing else 0.02,
                 detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept),
                 revoke_successor_only=self.fault("reuse-revokes-only-the-successor"),
                 family_is_token=self.fault("reuse-revokes-the-family-named-by-the-token"))

@@ -85,6 +85,13 @@ class Store:
 
     def __post_init__(self) -> None:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if self.path != ":memory:":
+            # A file database in rollback-journal mode syncs to disk on every commit (each
+            # rotation, each issued access token): about 2.4 ms a refresh, under 450 a second
+            # for the whole server. Write-ahead logging with NORMAL sync commits without a sync
+            # (durable up to the last checkpoint, as a test double needs), about 0.15 ms.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -166,7 +173,8 @@ class Store:
 
     def rotate(self, token: str, successor: str, *, reuse_grace: float = 0.0,
                atomic: bool = True, detect_reuse: bool = True, rotate: bool = True,
-               revoke_successor_only: bool = False, family_is_token: bool = False) -> Rotation:
+               revoke_successor_only: bool = False, family_is_token: bool = False,
+               gap: float = 0.02) -> Rotation:
         """Spend a refresh token and store its successor: exactly one caller wins, a replay
         revokes the family.
 
@@ -179,7 +187,7 @@ class Store:
         if not atomic:
             found = self.refresh_token_state(token)
             if found is not None and found[0] == "active":
-                return self._spend_after_gap(token, successor, found[1], found[2])
+                return self._spend_after_gap(token, successor, found[1], found[2], gap)
             # Unknown, reused and revoked tokens take the usual path below.
         with self._lock:
             row = self._db.execute(
@@ -224,14 +232,22 @@ class Store:
                              "AND family_id != ?", (user_uuid, family_id))
 
     def _spend_after_gap(self, token: str, successor: str, family_id: str,
-                         user_uuid: str) -> Rotation:
-        """Act on a check made outside the lock: the double spend of fault rotation-not-atomic."""
-        time.sleep(0.02)  # widen the window a real check-then-act leaves open
+                         user_uuid: str, gap: float) -> Rotation:
+        """Act on a check made outside the lock: the double spend of fault rotation-not-atomic
+        (and of load-check-then-spend-race, whose gap is a contended database's)."""
+        time.sleep(gap)  # widen the window a real check-then-act leaves open
         with self._lock:
             self._db.execute("UPDATE refresh_tokens SET state = 'rotated', rotated_at = ? "
                              "WHERE token_hash = ?", (time.time(), hash_token(token)))
             self._insert_refresh(successor, user_uuid, family_id)
         return Rotation(RotationOutcome.ROTATED, user_uuid, family_id)
+
+    def revoke_family_of(self, token: str) -> None:
+        """Revoke the whole family of a refresh token (fault load-false-reuse-detection)."""
+        with self._lock:
+            self._db.execute("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = "
+                             "(SELECT family_id FROM refresh_tokens WHERE token_hash = ?)",
+                             (hash_token(token),))
 
     def _insert_refresh(self, token: str, user_uuid: str, family_id: str) -> None:
         self._db.execute(
