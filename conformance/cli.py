@@ -8,18 +8,18 @@ import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn
 
 import pytest
 
 from conformance import __version__
 from conformance.catalogue import catalogue_identity
+from conformance.command_parser import USAGE_EXIT, CommandParser
 from conformance.errors import UsageError
 from conformance.options import add_options, pytest_argv, settings_from
 
 __all__ = ["main"]
 
-USAGE_EXIT = 2
+
 CHECKS = "conformance.checks"
 # Quiet by default: the plugin's own summary (verdicts, failures by requirement) replaces
 # pytest's tracebacks; pass pytest options after `--` to change that. Checks fail through
@@ -67,22 +67,16 @@ def version() -> str:
         f"(sha256 {identity['sha256']})"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        print(f"conformance: usage error: {message}", file=sys.stderr)
-        raise SystemExit(USAGE_EXIT)
-
-
 def parser() -> argparse.ArgumentParser:
     width = max(len(command.name) for command in COMMANDS)
     commands = "\n".join(f"  {c.name:<{width}}  {c.summary}" for c in COMMANDS)
-    p = _Parser(prog="python -m conformance", allow_abbrev=False,
-                formatter_class=argparse.RawDescriptionHelpFormatter,
-                usage="%(prog)s [OPTIONS] [-- PYTEST_ARGS]\n"
-                "       %(prog)s COMMAND [ARGS]  (%(prog)s COMMAND --help)",
-                description="Certify user_api.v1.UserApiService targets. Without --target, "
-                "the embedded\nreference server is certified. Pytest options go after `--`."
-                f"\n\ncommands:\n{commands}")
+    p = CommandParser(
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s [OPTIONS] [-- PYTEST_ARGS]\n"
+        "       %(prog)s COMMAND [ARGS]  (%(prog)s COMMAND --help)",
+        description="Certify user_api.v1.UserApiService targets. Without --target, "
+        "the embedded\nreference server is certified. Pytest options go after `--`."
+        f"\n\ncommands:\n{commands}")
     p.add_argument("--version", action="version", version=version(),
                    help="print the suite's and the catalogue's versions and exit")
     add_options(p.add_argument)

@@ -15,19 +15,19 @@ Struct (rather than a Struct holding an empty list named "fields") changes no ve
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from conformance.catalogue import Level, requirement
+from conformance.command_parser import CommandParser
 from conformance.fields import FIELD_RULES, Finding, schema_findings
 from conformance.proto import pb
 from conformance.redact import SECRETS
@@ -237,17 +237,12 @@ def _without(document: dict[str, Any], paths: list[tuple[str, ...]]) -> dict[str
 
 # Command line ----------------------------------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        print(f"conformance: usage error: {message}", file=sys.stderr)
-        raise SystemExit(EXIT_UNREADABLE)
-
-
 def main(argv: list[str]) -> int:
-    parser = _Parser(prog="python -m conformance inspect", allow_abbrev=False,
-                     description="Check captured RefreshAccessToken (or login) responses offline: "
-                     "FT-01..FT-19, CT-03 and CT-04. Exit 0: no MUST failed; 1: a MUST failed; "
-                     "2: FILE unreadable.")
+    parser = CommandParser(
+        "inspect",
+        description="Check captured RefreshAccessToken (or login) responses offline: "
+        "FT-01..FT-19, CT-03 and CT-04. Exit 0: no MUST failed; 1: a MUST failed; "
+        "2: FILE unreadable.")
     parser.add_argument("file", metavar="FILE",
                         help="proto3 JSON: one response, JSON Lines or grpcurl output; - for stdin")
     args = parser.parse_args(argv)

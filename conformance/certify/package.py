@@ -9,7 +9,6 @@ those runs certify less than the catalogue. Exit 2: REPORT_DIR, the key or --out
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -17,7 +16,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from conformance import __version__
 from conformance.certify import keys
@@ -32,18 +31,13 @@ from conformance.certify.contents import (
     sha256,
     sums,
 )
+from conformance.command_parser import CommandParser
 from conformance.errors import UsageError
 
 __all__ = ["main", "refusals"]
 
 EXIT_PACKAGED, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
 CERTIFYING_PROFILES = ("standard", "nightly")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        print(f"conformance: certify: usage error: {message}", file=sys.stderr)
-        raise SystemExit(EXIT_UNUSABLE)
 
 
 def refusals(results: dict[str, Any]) -> list[str]:
@@ -135,11 +129,12 @@ def _write_zip(out: str, package: dict[str, bytes]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = _Parser(prog="python -m conformance certify", allow_abbrev=False,
-                     description="Package a conformant run's reports (REPORT_DIR) for hand-over: "
-                     "the reports, manifest.json, SHA256SUMS, an in-toto attestation and, with "
-                     "--sign-key, SHA256SUMS.sig. Exit 0: written; 1: refused; 2: unusable "
-                     "input.")
+    parser = CommandParser(
+        "certify",
+        description="Package a conformant run's reports (REPORT_DIR) for hand-over: "
+        "the reports, manifest.json, SHA256SUMS, an in-toto attestation and, with "
+        "--sign-key, SHA256SUMS.sig. Exit 0: written; 1: refused; 2: unusable "
+        "input.")
     parser.add_argument("report_dir", metavar="REPORT_DIR")
     parser.add_argument("--out", metavar="FILE.zip", required=True)
     parser.add_argument("--sign-key", metavar="PEM",

@@ -9,11 +9,10 @@ which proves integrity, not who signed. Exit 0 valid; 1 invalid, one line per pr
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import zipfile
-from typing import Any, NoReturn
+from typing import Any
 
 from conformance.certify import keys
 from conformance.certify.contents import (
@@ -29,6 +28,7 @@ from conformance.certify.contents import (
     parse_sums,
     sha256,
 )
+from conformance.command_parser import CommandParser
 from conformance.errors import UsageError
 
 __all__ = ["main", "problems"]
@@ -36,12 +36,6 @@ __all__ = ["main", "problems"]
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 MAX_MEMBER = 256 * 1024 * 1024   # a bound on what one member may inflate to
 REQUIRED = (*REPORTS, MANIFEST, ATTESTATION, SUMS)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        print(f"conformance: verify: usage error: {message}", file=sys.stderr)
-        raise SystemExit(EXIT_UNREADABLE)
 
 
 def read_package(path: str) -> tuple[dict[str, bytes], list[str]]:
@@ -172,10 +166,11 @@ def problems(files: dict[str, bytes], trusted: keys.PublicKey | None) -> tuple[l
 
 
 def main(argv: list[str]) -> int:
-    parser = _Parser(prog="python -m conformance verify", allow_abbrev=False,
-                     description="Check a certification package: every digest, the manifest "
-                     "against results.json, the signature. Exit 0: valid; 1: invalid (one line "
-                     "per problem); 2: unreadable.")
+    parser = CommandParser(
+        "verify",
+        description="Check a certification package: every digest, the manifest "
+        "against results.json, the signature. Exit 0: valid; 1: invalid (one line "
+        "per problem); 2: unreadable.")
     parser.add_argument("package", metavar="FILE.zip")
     parser.add_argument("--public-key", metavar="PEM",
                         help="the signer's public key (PEM): the package must be signed by it")

@@ -11,15 +11,15 @@ different catalogue versions compare on the IDs both know, and say so. Exit 0: n
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from conformance.catalogue import catalogue
+from conformance.command_parser import CommandParser
 
 __all__ = ["Change", "CompareError", "Comparison", "compare_documents", "main", "read_results"]
 
@@ -190,17 +190,12 @@ def read_results(path: str) -> dict[str, Any]:
     return dict(document)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        print(f"conformance: compare: usage error: {message}", file=sys.stderr)
-        raise SystemExit(EXIT_UNREADABLE)
-
-
 def main(argv: list[str]) -> int:
-    parser = _Parser(prog="python -m conformance compare", allow_abbrev=False,
-                     description="What changed between two runs' results.json, per target. "
-                     "Exit 0: no difference; 1: a regression; 16: differences, none a "
-                     "regression; 2: unreadable input.")
+    parser = CommandParser(
+        "compare",
+        description="What changed between two runs' results.json, per target. "
+        "Exit 0: no difference; 1: a regression; 16: differences, none a "
+        "regression; 2: unreadable input.")
     parser.add_argument("old", metavar="OLD.json")
     parser.add_argument("new", metavar="NEW.json")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
