@@ -23,14 +23,17 @@ SUITE_TIMEOUT = 240
 
 @dataclass
 class SuiteRun:
+    """A finished run of the suite, or of its load command (results_file load-results.json)."""
+
     exit_code: int
     stdout: str
     stderr: str
     report_dir: Path
+    results_file: str = "results.json"
 
     @property
     def results(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.report_dir / "results.json").read_text())
+        data: dict[str, Any] = json.loads((self.report_dir / self.results_file).read_text())
         return data
 
     def outcomes(self, target_index: int = 0) -> dict[str, str]:

@@ -4,7 +4,6 @@ Each run is a few seconds; the whole file stays well under two minutes."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -12,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from conformance.load.judge import LD_IDS, Tally
 from conformance.load.ledger import Ledger
 from conformance.reference.faults import FAULTS
 from conformance.results import Outcome, Results
+from tests.conftest import SuiteRun
 
 ROOT = Path(__file__).resolve().parent.parent
 # Bounds every load run of these tests (a short --run-time plus the fixed grace, and start-up).
@@ -31,39 +30,20 @@ LOAD_TIMEOUT = 60
 SHORT = ("--run-time", "3", "--users", "12")
 
 
-@dataclass
-class LoadRun:
-    exit_code: int
-    stdout: str
-    stderr: str
-    report_dir: Path
-
-    @property
-    def results(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.report_dir / "load-results.json").read_text())
-        return data
-
-    def outcomes(self) -> dict[str, str]:
-        return {row["id"]: row["outcome"] for row in self.results["targets"][0]["requirements"]}
-
-    def tripped(self) -> set[str]:
-        return {rid for rid, outcome in self.outcomes().items() if outcome in ("fail", "warn")}
-
-
 def run_load(report_dir: Path, *args: str, env: dict[str, str] | None = None,
-             timeout: float = LOAD_TIMEOUT) -> LoadRun:
+             timeout: float = LOAD_TIMEOUT) -> SuiteRun:
     done = subprocess.run(
         [sys.executable, "-m", "conformance", "load", "--report-dir", str(report_dir), *args],
         capture_output=True, text=True, timeout=timeout, cwd=ROOT, stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})})
-    return LoadRun(done.returncode, done.stdout, done.stderr, report_dir)
+    return SuiteRun(done.returncode, done.stdout, done.stderr, report_dir, "load-results.json")
 
 
 @pytest.fixture
 def load(tmp_path: Path) -> Any:
     counter = iter(range(100))
 
-    def run(*args: str, **kwargs: Any) -> LoadRun:
+    def run(*args: str, **kwargs: Any) -> SuiteRun:
         return run_load(tmp_path / f"load-{next(counter)}", *args, **kwargs)
 
     return run
@@ -260,7 +240,7 @@ def test_a_target_dying_mid_run_ends_it_within_the_deadline_and_a_grace(
     assert run.returncode == 3, stdout + stderr
     assert time.monotonic() - started < 3 + 2 + 15   # the deadline plus a fixed grace
     assert stderr.count("\n") == 1 and "stopped answering" in stderr, stderr
-    result = LoadRun(run.returncode, stdout, stderr, tmp_path)
+    result = SuiteRun(run.returncode, stdout, stderr, tmp_path)
     assert set(result.outcomes().values()) == {"error"}
     assert result.results["targets"][0]["verdict"] == "error"
 
