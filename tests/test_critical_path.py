@@ -1,8 +1,7 @@
-"""The critical path (conformance.critical_path): its model on made-up calls, and a quick run's."""
+"""The critical path's model (conformance.critical_path) on made-up calls; a quick run's path is
+in tests/test_bench.py."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from conformance.critical_path import CheckCalls, critical_path, steps
 
@@ -43,17 +42,3 @@ def test_the_sample_is_a_dependency_of_its_users_in_the_phase_that_gathers_it() 
                               "alone": [4, 4, 4.0], "later": [1, 1, 1.0]}
     assert path["round_trips"] == 5 + 1
 
-
-def test_a_quick_run_records_its_critical_path(run_suite: Any) -> None:
-    run = run_suite("--profile", "quick")
-    assert run.exit_code == 0, run.stdout + run.stderr
-    target = run.results["targets"][0]
-    path = target["critical_path"]
-    assert path["rpcs"] == target["rpc_count"]["total"] > 0
-    assert 0 < path["round_trips"] < path["rpcs"]
-    assert 0 < path["seconds"] < run.results["duration_s"]
-    assert [p["phase"] for p in path["phases"]] == ["early", "ordinary", "fields", "late",
-                                                    "expiry", "last"]
-    # RT-14's bursts are one step each: fewer round trips than calls.
-    rt14 = next(chain for name, chain in path["chains"].items() if name.startswith("test_rt14"))
-    assert rt14[0] < rt14[1]
