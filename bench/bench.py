@@ -1,6 +1,7 @@
 """Benchmark the suite's cost: wall time per profile, RPCs per family, fuzz throughput against a
-plain gRPC loop, and runs over an imitated 50 ms network. Run by hand (`make bench`), not in
-`make test`. Prints one table and writes reports/bench.json.
+plain gRPC loop, and runs over an imitated 0 and 50 ms network with their critical path (the
+round trips a run would cost if independent checks overlapped, conformance.critical_path). Run
+by hand (`make bench`), not in `make test`. Prints the tables and writes reports/bench.json.
 
 The profile runs use the embedded reference server, as `make report` does. The fuzz and latency
 measurements use a reference server in a process of its own, as any real target is: the plain
