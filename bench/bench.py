@@ -1,6 +1,7 @@
 """Benchmark the suite's cost: wall time per profile, RPCs per family, fuzz throughput against a
-plain gRPC loop, and runs over an imitated 50 ms network. Run by hand (`make bench`), not in
-`make test`. Prints one table and writes reports/bench.json.
+plain gRPC loop, and runs over an imitated 0 and 50 ms network with their critical path (the
+round trips a run would cost if independent checks overlapped, conformance.critical_path). Run
+by hand (`make bench`), not in `make test`. Prints the tables and writes reports/bench.json.
 
 The profile runs use the embedded reference server, as `make report` does. The fuzz and latency
 measurements use a reference server in a process of its own, as any real target is: the plain
@@ -93,7 +94,45 @@ def wall_row(args: list[str], runs: int) -> dict[str, Any]:
         times.append(elapsed)
     target = results["targets"][0]
     return {"wall_s": round(statistics.median(times), 2), "rpcs": target.get("rpc_count", {}),
-            "verdict": target["verdict"]}
+            "verdict": target["verdict"], "critical_path": path_summary(target)}
+
+
+def path_summary(target: dict[str, Any]) -> dict[str, Any]:
+    """A target's critical path as results.json has it (conformance.critical_path), with what
+    its round trips cost at the run's median call duration and each phase's longest chain."""
+    path = target.get("critical_path", {})
+    return {key: path.get(key) for key in ("round_trips", "seconds", "latency_s", "rpcs")} | {
+        "at_latency_s": round(path.get("round_trips", 0) * path.get("latency_s", 0), 3),
+        "longest": {p["phase"]: [p["round_trips"], p["longest"].split("::")[-1]]
+                    for p in path.get("phases", [])}}
+
+
+# Issue 17: the critical path next to the wall time, against a reference server process at each
+# imitated latency.
+PATH_LATENCIES_MS = (0, 50)
+
+
+def critical_path_rows(runs: int) -> dict[str, Any]:
+    rows: dict[str, Any] = {}
+    for latency in PATH_LATENCIES_MS:
+        with reference_process(latency_ms=latency) as address:
+            for profile in ("quick", "standard"):
+                rows[f"{profile}@{latency}ms"] = wall_row(
+                    [*target_args(address), "--profile", profile], runs)
+    return rows
+
+
+def print_critical_paths(rows: dict[str, Any]) -> None:
+    """Wall time against the critical path: round trips, their measured seconds, and round trips
+    times the run's median call duration."""
+    print(f"{'run':<16} {'wall':>7} {'rpcs':>5} {'path rt':>8} {'path s':>7} {'rt*lat s':>8}  "
+          "median call")
+    for name, row in rows.items():
+        path = row["critical_path"]
+        print(f"{name:<16} {row['wall_s']:>6}s {path['rpcs']:>5} {path['round_trips']:>8} "
+              f"{path['seconds']:>6}s {path['at_latency_s']:>7}s  {path['latency_s']}s")
+    for name, row in rows.items():
+        print(f"{name}: longest chain per phase {row['critical_path']['longest']}")
 
 
 def fuzz_tokens(address: str, profile: str) -> list[str]:
@@ -172,7 +211,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--skip-nightly", action="store_true", help="no nightly wall-time run")
     parser.add_argument("--fuzz-only", action="store_true", help="only the fuzz throughput")
+    parser.add_argument("--critical-path-only", action="store_true",
+                        help="only quick and standard at 0 and 50 ms, with their critical path")
     args = parser.parse_args()
+    if args.critical_path_only:
+        paths = critical_path_rows(args.runs)
+        print_critical_paths(paths)
+        return 0
     rows: dict[str, Any] = {}
     profiles = () if args.fuzz_only else ("quick", "standard", *(
         () if args.skip_nightly else ("nightly",)))
@@ -180,11 +225,8 @@ def main() -> int:
         rows[profile] = wall_row(["--profile", profile], args.runs)
     for profile in FUZZ_PROFILES:
         rows[f"fuzz@{profile}"] = fuzz_throughput(profile, max(args.runs, FUZZ_RUNS))
-    if not args.fuzz_only:
-        with reference_process(latency_ms=50) as slow:
-            for profile in ("quick", "standard"):
-                rows[f"{profile}@50ms"] = wall_row([*target_args(slow), "--profile", profile],
-                                                   args.runs)
+    paths = critical_path_rows(args.runs) if not args.fuzz_only else {}
+    rows.update(paths)   # quick@50ms and standard@50ms among them, with their targets
     print(f"{'measurement':<16} {'value':>10} {'target':>8}  rpcs (total; by family)")
     for name, row in rows.items():
         if name.startswith("fuzz@"):
@@ -200,6 +242,8 @@ def main() -> int:
         rpcs = row["rpcs"]
         print(f"{name:<16} {row['wall_s']:>9}s {('<=' + str(limit) + 's') if limit else '':>8}  "
               f"{rpcs.get('total', '?')}; {rpcs.get('by_family', {})} [{row['verdict']}]")
+    if paths:
+        print_critical_paths(paths)
     out = ROOT / "reports" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"runs": args.runs, "fuzz_runs": max(args.runs, FUZZ_RUNS),

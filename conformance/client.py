@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -100,12 +101,36 @@ class CallRecord:
     presented: str | None   # the credential sent, kept in memory only to look for echoes
     response: Message | None = None  # an OK response of the contract's RPCs (FT, CT-03, CT-04)
     trailers: str = ""  # an error's trailing metadata as text (FZ-04 scans it like the message)
+    # When it ran (time.monotonic) and whether it gathered the shared sample: for the critical
+    # path (conformance.critical_path).
+    started: float = 0.0
+    ended: float = 0.0
+    in_sample: bool = False
 
 
 @dataclass
 class CallLog:
     records: list[CallRecord] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # The calls this thread makes now gather the shared sample (see `sampling`).
+    _sampling: threading.local = field(default_factory=threading.local)
+    sample_uses: int = 0    # checks' uses of the shared sample so far (conformance.samples)
+
+    @contextlib.contextmanager
+    def sampling(self) -> Iterator[None]:
+        """Calls made in this block, in this thread, are marked as gathering the sample."""
+        self._sampling.active = True
+        try:
+            yield
+        finally:
+            self._sampling.active = False
+
+    def in_sample(self) -> bool:
+        return bool(getattr(self._sampling, "active", False))
+
+    def note_sample_use(self) -> None:
+        with self._lock:
+            self.sample_uses += 1
 
     def add(self, record: CallRecord) -> None:
         with self._lock:
@@ -118,6 +143,11 @@ class CallLog:
     def snapshot(self) -> list[CallRecord]:
         with self._lock:
             return list(self.records)
+
+    def since(self, count: int) -> list[CallRecord]:
+        """The records after the first `count`."""
+        with self._lock:
+            return self.records[count:]
 
 
 def _identity(data: bytes) -> bytes:
@@ -215,7 +245,8 @@ class UserApiClient:
         if isinstance(response, Message):
             _remember_tokens(response)
         self.log.add(CallRecord(method, code, details, presented,
-                                response if isinstance(response, Message) else None, trailers))
+                                response if isinstance(response, Message) else None, trailers,
+                                started, started + elapsed, self.log.in_sample()))
         return Reply(method, code, details, response, elapsed,
                      self.grpcurl(method, shown, extra_metadata,
                                   authorization_secret=authorization_secret, made_up=made_up),

@@ -21,6 +21,7 @@ import pytest
 import conformance
 from conformance.catalogue import Level, Requirement, requirement
 from conformance.client import ChannelSettings
+from conformance.critical_path import CheckCalls, critical_path
 from conformance.errors import CannotEvaluate, TargetDown, UsageError
 from conformance.options import (
     RunSettings,
@@ -61,6 +62,7 @@ class ConformanceRun:
     started: float = field(default_factory=time.monotonic)
     server: Any = None   # the embedded ReferenceServer, when no --target was given
     throttling: dict[str, Throttling] = field(default_factory=dict)  # per target label
+    calls: dict[str, list[CheckCalls]] = field(default_factory=dict)  # per target label
     duration_s: float | None = None  # set when the session finishes
     history_html: str = ""   # --history: the trend fragment, once the run is appended
 
@@ -232,6 +234,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 # for an access token to expire overlaps the run instead of adding to it.
 RUN_PHASES = ("fields", "late", "expiry", "last")
 EARLY = "early"
+PHASE_NAMES = {-1: EARLY, 0: "ordinary", **{n: name for n, name in enumerate(RUN_PHASES, 1)}}
 
 
 def _run_phase(item: pytest.Item) -> int:
@@ -266,6 +269,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
             # What login throttling cost this check (summed per target, for results.json).
             cost = session.throttling() - item.stash.get(THROTTLING_BEFORE, Throttling())
             report.conformance_throttling = [cost.refusals, cost.waited_s]  # type: ignore[attr-defined]
+            # Its calls' times and phase, for the critical path (conformance.critical_path).
+            report.conformance_calls = [  # type: ignore[attr-defined]
+                _run_phase(item), session.client.log.sample_uses > item.stash.get(SAMPLE_USES, 0),
+                [[r.started, r.ended, r.in_sample] for r in
+                 session.client.log.since(item.stash.get(RPCS_BEFORE, 0))]]
     error = call.excinfo.value if call.excinfo else None
     if isinstance(error, TargetDown):
         report.conformance_cause = error.cause  # type: ignore[attr-defined]
@@ -278,6 +286,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
 
 RPCS_BEFORE = pytest.StashKey[int]()
 THROTTLING_BEFORE = pytest.StashKey[Throttling]()
+SAMPLE_USES = pytest.StashKey[int]()
 
 
 def _session_of(item: pytest.Item) -> TargetSession | None:
@@ -297,6 +306,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if session is not None:
         item.stash[RPCS_BEFORE] = session.client.log.count()
         item.stash[THROTTLING_BEFORE] = session.throttling()
+        item.stash[SAMPLE_USES] = session.client.log.sample_uses
 
 
 # A passing check's word on what it judged (e.g. a class it could not compare): the message of
@@ -341,6 +351,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if cost is not None:
         label = str(props["target"])
         run.throttling[label] = run.throttling.get(label, Throttling()) + Throttling(*cost)
+    timed = getattr(report, "conformance_calls", None)
+    if timed is not None:
+        phase, uses_sample, calls = timed
+        run.calls.setdefault(str(props["target"]), []).append(CheckCalls(
+            report.nodeid, phase, tuple((s, e, bool(b)) for s, e, b in calls), uses_sample))
     cause = getattr(report, "conformance_cause", None)
     if cause:
         run.results.causes.setdefault(str(props["target"]), cause)
@@ -399,6 +414,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         cost = run.throttling.get(label, Throttling())
         extra.setdefault(label, {})["throttling"] = {"refusals": cost.refusals,
                                                      "waited_s": round(cost.waited_s, 3)}
+        extra[label]["critical_path"] = critical_path(run.calls.get(label, []), PHASE_NAMES)
     run.duration_s = time.monotonic() - run.started
     if run.settings.expected_failures is not None:
         from conformance.nightly.expectations import judge

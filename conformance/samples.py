@@ -67,11 +67,13 @@ _LOCK = threading.Lock()
 def sampled(target: TargetSession) -> Sampled:
     """The sample of `target`, gathered on first use. Failing to mint is `error` (or `skip` for a
     spent static token) for every check that needs the sample, with the same cause."""
+    target.client.log.note_sample_use()   # a dependency of this check (critical_path)
     with _LOCK:
         cached = _CACHE.get(target)
         if cached is None:
             try:
-                cached = _gather(target)
+                with target.client.log.sampling():
+                    cached = _gather(target)
             except Exception as error:  # a cause to repeat to every check, not a suite crash
                 cached = error
             _CACHE[target] = cached

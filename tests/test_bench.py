@@ -8,6 +8,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
+
 from conformance.profiles import PROFILES
 
 
@@ -36,6 +38,30 @@ def test_the_plain_loop_runs_against_a_reference_server_process() -> None:
         tokens = bench.fuzz_tokens(address, "quick")
         assert len(tokens) == PROFILES["quick"].fuzz_examples
         assert bench.plain_loop_rate(address, tokens[:20]) > 0
+
+
+def test_the_benchmark_prints_a_quick_run_s_critical_path(capsys: pytest.CaptureFixture[str],
+                                                        ) -> None:
+    """Issue 17: a run against a reference server process records its critical path, fewer round
+    trips than RPCs, RT-14's bursts one step each; the benchmark prints it by the wall time."""
+    bench = _bench()
+    with bench.reference_process() as address:
+        wall_s, results, _ = bench.run_suite(*bench.target_args(address), "--profile", "quick")
+    target = results["targets"][0]
+    assert target["verdict"] == "conformant"
+    path = target["critical_path"]
+    assert path["rpcs"] == target["rpc_count"]["total"] > 0
+    assert 0 < path["round_trips"] < path["rpcs"]
+    assert 0 < path["seconds"] < wall_s
+    assert [p["phase"] for p in path["phases"]] == ["early", "ordinary", "fields", "late",
+                                                    "expiry", "last"]
+    rt14 = next(chain for name, chain in path["chains"].items() if name.startswith("test_rt14"))
+    assert rt14[0] < rt14[1]   # [round trips, RPCs]: its bursts overlap
+    summary = bench.path_summary(target)
+    bench.print_critical_paths({"quick@0ms": {"wall_s": round(wall_s, 2),
+                                              "critical_path": summary}})
+    table = capsys.readouterr().out
+    assert "quick@0ms" in table and f" {path['round_trips']} " in table
 
 
 def test_the_history_benchmark_runs(tmp_path: Path) -> None:
