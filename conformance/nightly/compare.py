@@ -175,6 +175,8 @@ def read_results(path: str) -> dict[str, Any]:
         raise CompareError(f"{path}: cannot read: {error.strerror or error}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CompareError(f"{path}: not JSON: {error}") from None
+    except RecursionError:
+        raise CompareError(f"{path}: not JSON this suite reads (nested too deeply)") from None
     try:
         targets = document["targets"]
         assert isinstance(targets, list)
@@ -182,8 +184,14 @@ def read_results(path: str) -> dict[str, Any]:
             assert isinstance(target["target"], str) and isinstance(target["verdict"], str)
             for row in target["requirements"]:
                 assert isinstance(row["id"], str) and row["outcome"] in SEVERITY
+                assert isinstance(row.get("level", ""), str)
         version = document.get("catalogue", {}).get("version")
         assert version is None or isinstance(version, int)
+        # target_name reads the run record's token sources: objects, when present.
+        run = document.get("run") or {}
+        assert isinstance(run, dict)
+        sources = run.get("token_sources") or {}
+        assert isinstance(sources, dict) and all(isinstance(s, dict) for s in sources.values())
     except (AssertionError, KeyError, TypeError, AttributeError):
         raise CompareError(f"{path}: not a results.json document (targets, each with target, "
                            "verdict and requirements with id and outcome)") from None
