@@ -12,6 +12,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -280,3 +281,93 @@ def test_unusable_input_is_exit_2_in_one_line(reports: dict[str, Path], keys: di
         assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def _subjects(members: dict[str, bytes], value: object) -> None:
+    statement = json.loads(members["attestation.intoto.json"])
+    statement["subject"] = value
+    members["attestation.intoto.json"] = json.dumps(statement).encode()
+
+
+def _run_record(members: dict[str, bytes], value: object) -> None:
+    results = json.loads(members["results.json"])
+    results["run"] = value
+    members["results.json"] = json.dumps(results).encode()
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m.update({"manifest.json": json.dumps(
+        {**json.loads(m["manifest.json"]), "reports": [1]}).encode()}),
+    lambda m: _subjects(m, 5),
+    lambda m: _subjects(m, [{"name": "results.json", "digest": "abc"}]),
+    lambda m: _run_record(m, "not an object"),
+    lambda m: m.update({"results.json": b"[" * 100_000}),
+], ids=["reports-a-list", "subject-a-number", "digest-a-string", "run-a-string", "deep-json"])
+def test_a_hostile_package_is_invalid_in_lines_not_a_traceback(
+        reports: dict[str, Path], tmp_path: Path, edit: Any) -> None:
+    """Each edit once raised out of verify (AttributeError, TypeError, RecursionError): exit 1
+    by accident, with a traceback instead of the problem."""
+    package = tmp_path / "cert.zip"
+    assert _certify(reports["good"], package).returncode == 0
+    members = _members(package)
+    edit(members)
+    done = _command("verify", _rewrite(package, members))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout and all(line.startswith("invalid: ") for line in done.stdout.splitlines())
+
+
+def _flag_members(package: Path, edit: Any) -> Path:
+    """The package with every central-directory entry patched by edit(bytearray, offset)."""
+    data = bytearray(package.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        edit(data, at)
+        at = data.find(b"PK\x01\x02", at + 4)
+    out = package.with_name("patched.zip")
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_a_zip_verify_cannot_decompress_is_unreadable_in_one_line(
+        reports: dict[str, Path], tmp_path: Path) -> None:
+    """An encrypted member (RuntimeError), an unknown compression method (NotImplementedError)
+    and corrupt deflate data (zlib.error) once ended verify with a traceback."""
+    package = tmp_path / "cert.zip"
+    assert _certify(reports["good"], package).returncode == 0
+    encrypted = _flag_members(package, lambda d, at: d.__setitem__(at + 8, d[at + 8] | 1))
+    method = _flag_members(package, lambda d, at: d.__setitem__(at + 10, 99))
+    corrupt = bytearray(package.read_bytes())
+    start = 30 + int.from_bytes(corrupt[26:28], "little") + int.from_bytes(corrupt[28:30],
+                                                                           "little")
+    corrupt[start:start + 40] = bytes(b ^ 0x5A for b in corrupt[start:start + 40])
+    (tmp_path / "corrupt.zip").write_bytes(bytes(corrupt))
+    for path in (encrypted, method, tmp_path / "corrupt.zip"):
+        done = _command("verify", path)
+        assert done.returncode == 2, (path, done.stdout, done.stderr)
+        assert done.stderr.count("\n") == 1 and "not a readable zip archive" in done.stderr
+
+
+def test_out_onto_a_report_it_packages_is_refused(reports: dict[str, Path],
+                                                 tmp_path: Path) -> None:
+    """`--out REPORT_DIR/results.json` once replaced the run's results.json by the package."""
+    copy = tmp_path / "reports"
+    shutil.copytree(reports["good"], copy)
+    before = (copy / "results.json").read_bytes()
+    done = _certify(copy, copy / "." / "results.json")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "one of the reports" in done.stderr
+    assert (copy / "results.json").read_bytes() == before
+
+
+def test_a_hand_edited_run_record_is_unusable_in_one_line(reports: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    """A run record whose `reference` is not an object once raised AttributeError in
+    refusals()."""
+    copy = tmp_path / "reports"
+    shutil.copytree(reports["good"], copy)
+    results = json.loads((copy / "results.json").read_text())
+    results["run"]["reference"] = "faults"
+    (copy / "results.json").write_text(json.dumps(results))
+    done = _certify(copy, tmp_path / "cert.zip")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "not a results.json document" in done.stderr and "Traceback" not in done.stderr

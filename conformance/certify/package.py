@@ -27,6 +27,7 @@ from conformance.certify.contents import (
     SIGNATURE,
     SUMS,
     attestation,
+    is_results,
     manifest_of,
     sha256,
     sums,
@@ -78,13 +79,11 @@ def _read_reports(report_dir: str) -> dict[str, bytes]:
 def _results(data: bytes, where: str) -> dict[str, Any]:
     try:
         results = json.loads(data)
-        assert isinstance(results, dict) and isinstance(results["targets"], list)
-        for target in results["targets"]:
-            assert isinstance(target["target"], str) and isinstance(target["requirements"], list)
-            for row in target["requirements"]:
-                assert isinstance(row["id"], str) and isinstance(row["outcome"], str)
-    except (ValueError, AssertionError, KeyError, TypeError):
-        raise UsageError(f"{where}: not a results.json document") from None
+    except (ValueError, RecursionError):
+        results = None
+    if not is_results(results):
+        raise UsageError(f"{where}: not a results.json document")
+    assert isinstance(results, dict)
     return results
 
 
@@ -153,6 +152,8 @@ def main(argv: list[str]) -> int:
             if args.sign_key else None
         if args.sign_key_passphrase_env and not args.sign_key:
             raise UsageError("--sign-key-passphrase-env needs --sign-key")
+        if Path(args.out).resolve() in {Path(args.report_dir, n).resolve() for n in REPORTS}:
+            raise UsageError(f"--out {args.out}: that is one of the reports it packages")
         _write_zip(args.out, build(files, key))
     except UsageError as error:
         print(f"conformance: certify: usage error: {error}", file=sys.stderr)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import zipfile
+import zlib
 from typing import Any
 
 from conformance.certify import keys
@@ -24,6 +25,7 @@ from conformance.certify.contents import (
     STATEMENT_TYPE,
     SUMS,
     attestation,
+    is_results,
     manifest_of,
     parse_sums,
     sha256,
@@ -53,7 +55,9 @@ def read_package(path: str) -> tuple[dict[str, bytes], list[str]]:
                     found.append(f"too large: {info.filename} ({info.file_size} bytes)")
                 else:
                     files[info.filename] = archive.read(info)
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error,
+            NotImplementedError, RuntimeError) as error:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method.
         raise UsageError(f"{path}: not a readable zip archive ({error})") from None
     return files, found
 
@@ -63,7 +67,7 @@ def _json(files: dict[str, bytes], name: str, found: list[str]) -> Any:
         return json.loads(files[name])
     except KeyError:
         return None
-    except ValueError:
+    except (ValueError, RecursionError):
         found.append(f"unreadable: {name} is not JSON")
         return None
 
@@ -96,16 +100,15 @@ def _documents(files: dict[str, bytes], found: list[str]) -> dict[str, Any] | No
     statement = _json(files, ATTESTATION, found)
     if not isinstance(manifest, dict):
         return None
+    if results is not None and not is_results(results):
+        found.append("unreadable: results.json is not a results.json document")
+        results = None
     if isinstance(results, dict):
-        try:
-            expected = manifest_of(results)
-        except (KeyError, TypeError):
-            found.append("unreadable: results.json is not a results.json document")
-            expected = {}
-        for key, value in expected.items():
+        for key, value in manifest_of(results).items():
             if manifest.get(key) != value:
                 found.append(f"manifest.json disagrees with results.json: {key}")
-    reports = manifest.get("reports") or {}
+    reports = manifest.get("reports")
+    reports = reports if isinstance(reports, dict) else {}
     for name in REPORTS:
         if name in files and reports.get(name) != sha256(files[name]):
             found.append(f"manifest.json: the digest of {name} is not the file's")
@@ -113,8 +116,10 @@ def _documents(files: dict[str, bytes], found: list[str]) -> dict[str, Any] | No
         if statement.get("_type") != STATEMENT_TYPE or \
                 statement.get("predicateType") != PREDICATE_TYPE:
             found.append("attestation.intoto.json: not an in-toto Statement v1 of test results")
-        subjects = {s.get("name"): (s.get("digest") or {}).get("sha256")
-                    for s in statement.get("subject", []) if isinstance(s, dict)}
+        listed = statement.get("subject")
+        subjects = {str(s.get("name")): s["digest"].get("sha256")
+                    for s in (listed if isinstance(listed, list) else [])
+                    if isinstance(s, dict) and isinstance(s.get("digest"), dict)}
         if subjects != {name: sha256(files[name]) for name in REPORTS if name in files}:
             found.append("attestation.intoto.json: its subjects are not the reports' digests")
         elif isinstance(results, dict) and MANIFEST in files and statement.get("predicate") != \
