@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from conformance.certify.verify import MAX_MEMBER
 from tests.helpers.reference_process import (
     PASSWORD,
     PASSWORD_ENV,
@@ -371,3 +372,17 @@ def test_a_hand_edited_run_record_is_unusable_in_one_line(reports: dict[str, Pat
     done = _certify(copy, tmp_path / "cert.zip")
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "not a results.json document" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_members_that_inflate_past_the_bound_together_are_not_read(
+        reports: dict[str, Path], tmp_path: Path) -> None:
+    """Each member declared just under MAX_MEMBER passed the per-member bound, and verify read
+    them all (a package of many such members inflates without limit); zipfile reads no more
+    than a member declares, so declaring is what is bounded."""
+    package = tmp_path / "cert.zip"
+    assert _certify(reports["good"], package).returncode == 0
+    size = (MAX_MEMBER - 1).to_bytes(4, "little")
+    patched = _flag_members(package, lambda d, at: d.__setitem__(slice(at + 24, at + 28), size))
+    done = _command("verify", patched)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "invalid: too large: the members from" in done.stdout

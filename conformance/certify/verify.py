@@ -37,6 +37,7 @@ __all__ = ["main", "problems"]
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 MAX_MEMBER = 256 * 1024 * 1024   # a bound on what one member may inflate to
+MAX_PACKAGE = MAX_MEMBER         # and all of them: many members under MAX_MEMBER add up
 REQUIRED = (*REPORTS, MANIFEST, ATTESTATION, SUMS)
 
 
@@ -44,6 +45,7 @@ def read_package(path: str) -> tuple[dict[str, bytes], list[str]]:
     """The members by name, and problems with the archive itself (duplicates, oversize)."""
     files: dict[str, bytes] = {}
     found = []
+    total = 0
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
@@ -53,7 +55,12 @@ def read_package(path: str) -> tuple[dict[str, bytes], list[str]]:
                     found.append(f"duplicate: {info.filename} is in the archive twice")
                 elif info.file_size > MAX_MEMBER:
                     found.append(f"too large: {info.filename} ({info.file_size} bytes)")
+                elif total + info.file_size > MAX_PACKAGE:
+                    found.append(f"too large: the members from {info.filename} on inflate to "
+                                 f"more than {MAX_PACKAGE} bytes in all; not read")
+                    break
                 else:
+                    total += info.file_size
                     files[info.filename] = archive.read(info)
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error,
             NotImplementedError, RuntimeError) as error:
