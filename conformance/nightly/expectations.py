@@ -40,8 +40,10 @@ class Entry:
     expires: dt.date | None = None
 
     def matches(self, target: str, requirement_id: str, outcome: str) -> bool:
+        # A label that is itself the pattern matches: an IPv6 label's "[::1]" reads as a glob's
+        # character class, so "[::1]:443" (the paste-ready entry's own) would not match itself.
         return (outcome == self.outcome and fnmatchcase(requirement_id, self.requirement)
-                and fnmatchcase(target, self.target))
+                and (target == self.target or fnmatchcase(target, self.target)))
 
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and today >= self.expires
