@@ -9,6 +9,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,23 @@ def _document(verdict: str = "conformant", outcome: str = "pass") -> dict[str, A
                  "requirements": [{"id": "RT-12", "level": "MUST", "outcome": outcome},
                                   {"id": "RT-10", "level": "MUST", "outcome": "pass"}]}]}
 
+
+
+@pytest.mark.parametrize("edit", ["UPDATE targets SET counts_json = 'garbage'",
+                                  "UPDATE outcomes SET outcome = 'x\"><script>alert(1)</script>'"])
+def test_a_history_with_rows_no_suite_wrote_is_exit_2_and_left_as_it_is(
+        run_suite: Any, tmp_path: Path, edit: str) -> None:
+    """Such rows once passed the file's checks, the run was appended, and drawing the trend
+    raised (json.loads, compare's SEVERITY[...]): a traceback and no HTML report."""
+    path = tmp_path / "history.sqlite"
+    history.append(str(path), _document())
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(edit)
+    before = path.read_bytes()
+    run = _history_run(run_suite, path)
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert run.stderr.count("\n") == 1 and "a corrupt history" in run.stderr, run.stderr
+    assert path.read_bytes() == before
 
 def test_an_older_history_is_migrated_when_a_run_is_appended(tmp_path: Path) -> None:
     path = str(tmp_path / "history.sqlite")
