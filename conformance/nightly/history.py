@@ -82,6 +82,13 @@ def check_history(path: str) -> None:
         return
     if file.is_dir():
         raise UsageError(f"{OPTION} {path}: is a directory")
+    if not file.is_file():
+        raise UsageError(f"{OPTION} {path}: not a regular file")
+    # Refused now, not after the run: the append writes the file, and WAL makes -wal and -shm
+    # files beside it.
+    for place in (file, file.resolve().parent):
+        if not os.access(place, os.W_OK):
+            raise UsageError(f"{OPTION} {path}: {str(place)!r} is not writable")
     if file.stat().st_size == 0:
         return
     with closing(_open(path, read_only=True)) as db:
