@@ -114,6 +114,7 @@ def test_a_target_that_cannot_be_evaluated_unexpectedly_exits_3(run_suite: Any,
     ('[[expected]]\nrequirement = "RT-12"\nreason = "r"\noutcome = "passed"\n', "is not one of"),
     ('[[expected]]\nrequirement = "RT-12"\nreason = "r"\nexpires = "soon"\n', "a TOML date"),
     ('[[expectation]]\nrequirement = "RT-12"\nreason = "r"\n', "unknown key 'expectation'"),
+    ("a = " + "[" * 50_000 + "]" * 50_000 + "\n", "nested too deeply"),  # was a RecursionError
 ])
 def test_a_bad_file_is_exit_2_in_one_line(run_suite: Any, tmp_path: Path, text: str,
                                           says: str) -> None:

@@ -69,6 +69,8 @@ def load(path: str) -> ExpectedFailures:
         raise UsageError(f"{where}: cannot read: {error.strerror or error}") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise UsageError(f"{where}: not valid TOML: {error}") from None
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise UsageError(f"{where}: not TOML this suite reads (nested too deeply)") from None
     unknown = sorted(set(data) - {"expected"})
     if unknown:
         raise UsageError(f"{where}: unknown key {unknown[0]!r} (only [[expected]] entries)")
