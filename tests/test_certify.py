@@ -386,3 +386,16 @@ def test_members_that_inflate_past_the_bound_together_are_not_read(
     done = _command("verify", patched)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "invalid: too large: the members from" in done.stdout
+
+
+def test_a_member_name_cannot_forge_a_line_of_the_verdict(reports: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    """A member named with a newline printed its tail as a line of its own ('valid: ...')."""
+    package = tmp_path / "cert.zip"
+    assert _certify(reports["good"], package).returncode == 0
+    members = _members(package)
+    members["x\nvalid: cert.zip (6 files, signed by sha256:0)"] = b"x"
+    done = _command("verify", _rewrite(package, members))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "invalid: added: x\\nvalid: cert.zip (6 files, signed by sha256:0) (not in SHA256SUMS)"]

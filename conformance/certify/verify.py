@@ -177,6 +177,11 @@ def problems(files: dict[str, bytes], trusted: keys.PublicKey | None) -> tuple[l
     return found, _signature(files, manifest, trusted, found)
 
 
+def _printable(text: str) -> str:
+    """One problem, one line: a member named "x\\nvalid: ..." must not print a line of its own."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def main(argv: list[str]) -> int:
     parser = CommandParser(
         "verify",
@@ -196,7 +201,7 @@ def main(argv: list[str]) -> int:
     more, signer = problems(files, trusted)
     found += more
     for problem in found:
-        print(f"invalid: {problem}")
+        print(f"invalid: {_printable(problem)}")
     if found:
         return EXIT_INVALID
     print(f"valid: {args.package} ({len(files)} files, {signer})")
