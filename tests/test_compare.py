@@ -154,3 +154,13 @@ def test_pass_and_skip_are_one_severity() -> None:
     new = copy.deepcopy(old)
     new["targets"][0]["requirements"][0]["outcome"] = "skip"
     assert compare_documents(old, new).exit_status == 0
+
+
+def test_a_results_json_without_a_catalogue_record_is_named_so() -> None:
+    """It printed 'catalogue vNone (OLD)'."""
+    old = _document(("t:1", "conformant", [("RT-12", "pass")]))
+    del old["catalogue"]
+    note = compare_documents(old, _document(("t:1", "conformant", [("RT-12", "pass")]))
+                             ).catalogue_note()
+    assert note == ("catalogue (no version recorded) (OLD) and v2 (NEW) differ: compared on the "
+                    "requirement IDs both know")

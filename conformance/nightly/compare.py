@@ -75,6 +75,11 @@ class TargetComparison:
                 "changes": [c.as_json() for c in self.changes]}
 
 
+def _version(version: int | None) -> str:
+    # A results.json of a suite older than its catalogue record has no version to show.
+    return "(no version recorded)" if version is None else f"v{version}"
+
+
 @dataclass(frozen=True)
 class Comparison:
     old_catalogue: int | None
@@ -95,8 +100,9 @@ class Comparison:
     def catalogue_note(self) -> str:
         if not self.shared_ids_only:
             return f"catalogue v{self.new_catalogue} (both)"
-        return (f"catalogue v{self.old_catalogue} (OLD) and v{self.new_catalogue} (NEW) differ: "
-                "compared on the requirement IDs both know")
+        return (f"catalogue {_version(self.old_catalogue)} (OLD) and "
+                f"{_version(self.new_catalogue)} (NEW) differ: compared on the requirement IDs "
+                "both know")
 
     def as_json(self) -> dict[str, Any]:
         return {"catalogue": {"old": self.old_catalogue, "new": self.new_catalogue,
