@@ -399,3 +399,22 @@ def test_a_member_name_cannot_forge_a_line_of_the_verdict(reports: dict[str, Pat
     assert done.returncode == 1
     assert done.stdout.splitlines() == [
         "invalid: added: x\\nvalid: cert.zip (6 files, signed by sha256:0) (not in SHA256SUMS)"]
+
+
+def test_a_consistent_package_of_a_run_certify_refuses_is_invalid(
+        reports: dict[str, Path], tmp_path: Path) -> None:
+    """A package of the non-conformant quick --only run, built with certify's own code but past
+    its refusal, every digest and the manifest consistent: verify called it valid."""
+    from conformance.certify.package import build
+    files = {name: (reports["bad"] / name).read_bytes()
+             for name in ("conformance.html", "junit.xml", "results.json")}
+    package = tmp_path / "forged.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        for name, data in build(files, None).items():
+            archive.writestr(name, data)
+    done = _command("verify", package)
+    assert done.returncode == 1, done.stdout
+    lines = done.stdout.splitlines()
+    assert all(line.startswith("invalid: not certifiable: ") for line in lines), lines
+    assert any("is non-conformant" in line for line in lines)
+    assert any("the run used --only RT-12" in line for line in lines)

@@ -1,10 +1,11 @@
 """`python -m conformance verify FILE.zip [--public-key PEM]`: check a certification package.
 
 Every file against SHA256SUMS (a changed, added or missing file is a problem), the manifest and
-the attestation against results.json, and the signature when present: with --public-key it is
-required and must be that key's; without, it is checked against the key the manifest names,
-which proves integrity, not who signed. Exit 0 valid; 1 invalid, one line per problem;
-2 unreadable (not a zip, --public-key unusable).
+the attestation against results.json, results.json against what certify refuses (a package of a
+non-conformant or partial run, built by hand, is no certification), and the signature when
+present: with --public-key it is required and must be that key's; without, it is checked
+against the key the manifest names, which proves integrity, not who signed. Exit 0 valid;
+1 invalid, one line per problem; 2 unreadable (not a zip, --public-key unusable).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from conformance.certify.contents import (
     parse_sums,
     sha256,
 )
+from conformance.certify.package import refusals
 from conformance.command_parser import CommandParser
 from conformance.errors import UsageError
 
@@ -111,6 +113,8 @@ def _documents(files: dict[str, bytes], found: list[str]) -> dict[str, Any] | No
         found.append("unreadable: results.json is not a results.json document")
         results = None
     if isinstance(results, dict):
+        # What certify refuses is no certification, however consistent its package.
+        found.extend(f"not certifiable: {why}" for why in refusals(results))
         for key, value in manifest_of(results).items():
             if manifest.get(key) != value:
                 found.append(f"manifest.json disagrees with results.json: {key}")
