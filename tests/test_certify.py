@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from conformance.catalogue import Level, catalogue
 from conformance.certify.verify import MAX_MEMBER
 from tests.helpers.reference_process import (
     PASSWORD,
@@ -418,3 +419,29 @@ def test_a_consistent_package_of_a_run_certify_refuses_is_invalid(
     assert all(line.startswith("invalid: not certifiable: ") for line in lines), lines
     assert any("is non-conformant" in line for line in lines)
     assert any("the run used --only RT-12" in line for line in lines)
+
+
+def test_a_conformant_verdict_its_outcomes_deny_is_refused_and_invalid(
+        reports: dict[str, Path], tmp_path: Path) -> None:
+    """results.json edited to fail a MUST and drop a requirement, its verdict left conformant:
+    certify packaged it and verify called the package valid (both read the verdict alone)."""
+    from conformance.certify.package import build
+    copy = tmp_path / "reports"
+    shutil.copytree(reports["good"], copy)
+    results = json.loads((copy / "results.json").read_text())
+    rows = results["targets"][0]["requirements"]
+    failed = next(r for r in rows if catalogue()[r["id"]].level is Level.MUST)
+    failed["outcome"] = "fail"
+    dropped = rows.pop(-1)["id"]
+    (copy / "results.json").write_text(json.dumps(results))
+    done = _certify(copy, tmp_path / "cert.zip")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert f"MUST {failed['id']} is fail" in done.stderr
+    assert f"has no outcome for {dropped}" in done.stderr
+    files = {name: (copy / name).read_bytes() for name in CONTENTS if (copy / name).exists()}
+    package = tmp_path / "forged.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        for name, data in build(files, None).items():
+            archive.writestr(name, data)
+    done = _command("verify", package)
+    assert done.returncode == 1 and f"MUST {failed['id']} is fail" in done.stdout, done.stdout
