@@ -30,8 +30,11 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as error:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise UsageError(f"--targets-file {path}: {error}") from None
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise UsageError(f"--targets-file {path}: not TOML this suite reads (nested too deeply)"
+                         ) from None
     entries = data.get("target")
     if not isinstance(entries, list) or not entries or not all(
             isinstance(entry, dict) for entry in entries):

@@ -12,11 +12,14 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from conformance.catalogue import Level, catalogue
+from conformance.certify.verify import MAX_MEMBER
 from tests.helpers.reference_process import (
     PASSWORD,
     PASSWORD_ENV,
@@ -280,3 +283,165 @@ def test_unusable_input_is_exit_2_in_one_line(reports: dict[str, Path], keys: di
         assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def _subjects(members: dict[str, bytes], value: object) -> None:
+    statement = json.loads(members["attestation.intoto.json"])
+    statement["subject"] = value
+    members["attestation.intoto.json"] = json.dumps(statement).encode()
+
+
+def _run_record(members: dict[str, bytes], value: object) -> None:
+    results = json.loads(members["results.json"])
+    results["run"] = value
+    members["results.json"] = json.dumps(results).encode()
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m.update({"manifest.json": json.dumps(
+        {**json.loads(m["manifest.json"]), "reports": [1]}).encode()}),
+    lambda m: _subjects(m, 5),
+    lambda m: _subjects(m, [{"name": "results.json", "digest": "abc"}]),
+    lambda m: _run_record(m, "not an object"),
+    lambda m: m.update({"results.json": b"[" * 100_000}),
+], ids=["reports-a-list", "subject-a-number", "digest-a-string", "run-a-string", "deep-json"])
+def test_a_hostile_package_is_invalid_in_lines_not_a_traceback(
+        reports: dict[str, Path], tmp_path: Path, edit: Any) -> None:
+    """Each edit once raised out of verify (AttributeError, TypeError, RecursionError): exit 1
+    by accident, with a traceback instead of the problem."""
+    package = tmp_path / "cert.zip"
+    assert _certify(reports["good"], package).returncode == 0
+    members = _members(package)
+    edit(members)
+    done = _command("verify", _rewrite(package, members))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout and all(line.startswith("invalid: ") for line in done.stdout.splitlines())
+
+
+def _flag_members(package: Path, edit: Any) -> Path:
+    """The package with every central-directory entry patched by edit(bytearray, offset)."""
+    data = bytearray(package.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        edit(data, at)
+        at = data.find(b"PK\x01\x02", at + 4)
+    out = package.with_name("patched.zip")
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_a_zip_verify_cannot_decompress_is_unreadable_in_one_line(
+        reports: dict[str, Path], tmp_path: Path) -> None:
+    """An encrypted member (RuntimeError), an unknown compression method (NotImplementedError)
+    and corrupt deflate data (zlib.error) once ended verify with a traceback."""
+    package = tmp_path / "cert.zip"
+    assert _certify(reports["good"], package).returncode == 0
+    encrypted = _flag_members(package, lambda d, at: d.__setitem__(at + 8, d[at + 8] | 1))
+    method = _flag_members(package, lambda d, at: d.__setitem__(at + 10, 99))
+    corrupt = bytearray(package.read_bytes())
+    start = 30 + int.from_bytes(corrupt[26:28], "little") + int.from_bytes(corrupt[28:30],
+                                                                           "little")
+    corrupt[start:start + 40] = bytes(b ^ 0x5A for b in corrupt[start:start + 40])
+    (tmp_path / "corrupt.zip").write_bytes(bytes(corrupt))
+    for path in (encrypted, method, tmp_path / "corrupt.zip"):
+        done = _command("verify", path)
+        assert done.returncode == 2, (path, done.stdout, done.stderr)
+        assert done.stderr.count("\n") == 1 and "not a readable zip archive" in done.stderr
+
+
+def test_out_onto_a_report_it_packages_is_refused(reports: dict[str, Path],
+                                                 tmp_path: Path) -> None:
+    """`--out REPORT_DIR/results.json` once replaced the run's results.json by the package."""
+    copy = tmp_path / "reports"
+    shutil.copytree(reports["good"], copy)
+    before = (copy / "results.json").read_bytes()
+    done = _certify(copy, copy / "." / "results.json")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "one of the reports" in done.stderr
+    assert (copy / "results.json").read_bytes() == before
+
+
+def test_a_hand_edited_run_record_is_unusable_in_one_line(reports: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    """A run record whose `reference` is not an object once raised AttributeError in
+    refusals()."""
+    copy = tmp_path / "reports"
+    shutil.copytree(reports["good"], copy)
+    results = json.loads((copy / "results.json").read_text())
+    results["run"]["reference"] = "faults"
+    (copy / "results.json").write_text(json.dumps(results))
+    done = _certify(copy, tmp_path / "cert.zip")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "not a results.json document" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_members_that_inflate_past_the_bound_together_are_not_read(
+        reports: dict[str, Path], tmp_path: Path) -> None:
+    """Each member declared just under MAX_MEMBER passed the per-member bound, and verify read
+    them all (a package of many such members inflates without limit); zipfile reads no more
+    than a member declares, so declaring is what is bounded."""
+    package = tmp_path / "cert.zip"
+    assert _certify(reports["good"], package).returncode == 0
+    size = (MAX_MEMBER - 1).to_bytes(4, "little")
+    patched = _flag_members(package, lambda d, at: d.__setitem__(slice(at + 24, at + 28), size))
+    done = _command("verify", patched)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "invalid: too large: the members from" in done.stdout
+
+
+def test_a_member_name_cannot_forge_a_line_of_the_verdict(reports: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    """A member named with a newline printed its tail as a line of its own ('valid: ...')."""
+    package = tmp_path / "cert.zip"
+    assert _certify(reports["good"], package).returncode == 0
+    members = _members(package)
+    members["x\nvalid: cert.zip (6 files, signed by sha256:0)"] = b"x"
+    done = _command("verify", _rewrite(package, members))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "invalid: added: x\\nvalid: cert.zip (6 files, signed by sha256:0) (not in SHA256SUMS)"]
+
+
+def test_a_consistent_package_of_a_run_certify_refuses_is_invalid(
+        reports: dict[str, Path], tmp_path: Path) -> None:
+    """A package of the non-conformant quick --only run, built with certify's own code but past
+    its refusal, every digest and the manifest consistent: verify called it valid."""
+    from conformance.certify.package import build
+    files = {name: (reports["bad"] / name).read_bytes()
+             for name in ("conformance.html", "junit.xml", "results.json")}
+    package = tmp_path / "forged.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        for name, data in build(files, None).items():
+            archive.writestr(name, data)
+    done = _command("verify", package)
+    assert done.returncode == 1, done.stdout
+    lines = done.stdout.splitlines()
+    assert all(line.startswith("invalid: not certifiable: ") for line in lines), lines
+    assert any("is non-conformant" in line for line in lines)
+    assert any("the run used --only RT-12" in line for line in lines)
+
+
+def test_a_conformant_verdict_its_outcomes_deny_is_refused_and_invalid(
+        reports: dict[str, Path], tmp_path: Path) -> None:
+    """results.json edited to fail a MUST and drop a requirement, its verdict left conformant:
+    certify packaged it and verify called the package valid (both read the verdict alone)."""
+    from conformance.certify.package import build
+    copy = tmp_path / "reports"
+    shutil.copytree(reports["good"], copy)
+    results = json.loads((copy / "results.json").read_text())
+    rows = results["targets"][0]["requirements"]
+    failed = next(r for r in rows if catalogue()[r["id"]].level is Level.MUST)
+    failed["outcome"] = "fail"
+    dropped = rows.pop(-1)["id"]
+    (copy / "results.json").write_text(json.dumps(results))
+    done = _certify(copy, tmp_path / "cert.zip")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert f"MUST {failed['id']} is fail" in done.stderr
+    assert f"has no outcome for {dropped}" in done.stderr
+    files = {name: (copy / name).read_bytes() for name in CONTENTS if (copy / name).exists()}
+    package = tmp_path / "forged.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        for name, data in build(files, None).items():
+            archive.writestr(name, data)
+    done = _command("verify", package)
+    assert done.returncode == 1 and f"MUST {failed['id']} is fail" in done.stdout, done.stdout

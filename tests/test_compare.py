@@ -102,6 +102,28 @@ def test_unreadable_input_is_exit_2_in_one_line(runs: dict[str, Path], tmp_path:
     assert done.returncode == 2 and "cannot read" in done.stderr
 
 
+
+
+def _one(level: object = "MUST", outcome: str = "pass", **more: object) -> str:
+    row = {"id": "RT-01", "outcome": outcome, "level": level}
+    return json.dumps({"targets": [{"target": "a", "verdict": "conformant",
+                                    "requirements": [row]}], **more})
+
+
+@pytest.mark.parametrize("content", [
+    "[" * 100_000,                                          # deeper than the parser goes
+    _one(run="not an object"), _one(run={"token_sources": {"a": 1}}),
+    _one(level=[1])])                                       # a level that is no word
+def test_hostile_documents_are_exit_2_not_a_traceback(tmp_path: Path, content: str) -> None:
+    """Each once raised past read_results (RecursionError, AttributeError in target_name, a
+    TypeError printing the level) and exited 1, which compare means as 'a regression'."""
+    path, other = tmp_path / "hostile.json", tmp_path / "other.json"
+    path.write_text(content)
+    other.write_text(_one(outcome="fail"))     # the same target, RT-01 failed: a change to print
+    done = _compare(other, path)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert str(path) in done.stderr and "Traceback" not in done.stderr
+
 def _document(*targets: tuple[str, str, list[tuple[str, str]]]) -> dict[str, Any]:
     return {"catalogue": {"version": 2}, "targets": [
         {"target": label, "verdict": verdict,
@@ -132,3 +154,13 @@ def test_pass_and_skip_are_one_severity() -> None:
     new = copy.deepcopy(old)
     new["targets"][0]["requirements"][0]["outcome"] = "skip"
     assert compare_documents(old, new).exit_status == 0
+
+
+def test_a_results_json_without_a_catalogue_record_is_named_so() -> None:
+    """It printed 'catalogue vNone (OLD)'."""
+    old = _document(("t:1", "conformant", [("RT-12", "pass")]))
+    del old["catalogue"]
+    note = compare_documents(old, _document(("t:1", "conformant", [("RT-12", "pass")]))
+                             ).catalogue_note()
+    assert note == ("catalogue (no version recorded) (OLD) and v2 (NEW) differ: compared on the "
+                    "requirement IDs both know")

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.catalogue import Level, catalogue
 from conformance.errors import UsageError
-from conformance.nightly.expectations import ExpectedFailures, judge, load
+from conformance.nightly.expectations import ExpectedFailures, judge, load, paste_ready
 from tests.helpers.html_tree import parse
 from tests.helpers.reference_process import env, free_port, reference_process, target_args
 
@@ -114,6 +114,7 @@ def test_a_target_that_cannot_be_evaluated_unexpectedly_exits_3(run_suite: Any,
     ('[[expected]]\nrequirement = "RT-12"\nreason = "r"\noutcome = "passed"\n', "is not one of"),
     ('[[expected]]\nrequirement = "RT-12"\nreason = "r"\nexpires = "soon"\n', "a TOML date"),
     ('[[expectation]]\nrequirement = "RT-12"\nreason = "r"\n', "unknown key 'expectation'"),
+    ("a = " + "[" * 50_000 + "]" * 50_000 + "\n", "nested too deeply"),  # was a RecursionError
 ])
 def test_a_bad_file_is_exit_2_in_one_line(run_suite: Any, tmp_path: Path, text: str,
                                           says: str) -> None:
@@ -169,3 +170,14 @@ def test_an_entry_under_a_broader_one_is_used_too(tmp_path: Path) -> None:
     judgement = judge(expected, {"t:1": [("RT-12", "fail")]}, dt.date(2027, 1, 1))
     assert judgement.matched["t:1", "RT-12"].reason == "broad"
     assert judgement.unused == [] and judgement.exit_status == 0
+
+
+def test_the_paste_ready_entry_of_an_ipv6_target_waives_its_failure(tmp_path: Path) -> None:
+    """--target accepts [::1]:50051; as a glob, "[::1]" is a character class, so the entry the
+    suite printed for the failure matched nothing and the gate stayed red (exit 1)."""
+    label = "[::1]:50051"
+    expected = _expected(tmp_path, paste_ready(label, "RT-12", "fail").replace(
+        "TODO: why this is expected", "agreed"))
+    judgement = judge(expected, {label: [("RT-12", "fail")]}, dt.date.today())
+    assert judgement.unexpected == {label: []} and judgement.unused == []
+    assert judgement.exit_status == 0

@@ -9,6 +9,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,31 @@ def test_an_unwritable_place_is_exit_2(run_suite: Any, tmp_path: Path) -> None:
     assert run.exit_code == 2 and "cannot create it" in run.stderr
 
 
+
+def test_a_file_the_run_cannot_append_to_is_refused_before_the_run(run_suite: Any) -> None:
+    """/dev/null (no regular file) once passed check_history: the run went ahead and its append
+    failed at the end ('disk I/O error'), the whole run's time spent for exit 2."""
+    run = _history_run(run_suite, Path("/dev/null"))
+    assert run.exit_code == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "not a regular file" in run.stderr
+    assert not (run.report_dir / "results.json").exists()   # refused before any check ran
+
+
+def test_a_read_only_history_or_directory_is_refused_before_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A history the run may read but not write passed check_history (it opens it read-only),
+    and the append failed after the run. os.access stands in for a read-only file, as the
+    self-tests may run as root, whom mode bits do not stop."""
+    path = tmp_path / "history.sqlite"
+    history.append(str(path), _document())
+    for read_only in (path, tmp_path):
+        real = history.os.access
+        monkeypatch.setattr(history.os, "access", lambda p, mode, ro=read_only, real=real:
+                            False if Path(p) == ro and mode == history.os.W_OK else real(p, mode))
+        with pytest.raises(UsageError, match="is not writable"):
+            history.check_history(str(path))
+        monkeypatch.undo()
+
 def _document(verdict: str = "conformant", outcome: str = "pass") -> dict[str, Any]:
     return {"suite_version": "0.1.0", "catalogue": {"version": 2, "sha256": "ab" * 32},
             "profile": "quick", "started_at": "2026-12-01T00:00:00Z", "duration_s": 1.0,
@@ -106,6 +132,23 @@ def _document(verdict: str = "conformant", outcome: str = "pass") -> dict[str, A
                  "requirements": [{"id": "RT-12", "level": "MUST", "outcome": outcome},
                                   {"id": "RT-10", "level": "MUST", "outcome": "pass"}]}]}
 
+
+
+@pytest.mark.parametrize("edit", ["UPDATE targets SET counts_json = 'garbage'",
+                                  "UPDATE outcomes SET outcome = 'x\"><script>alert(1)</script>'"])
+def test_a_history_with_rows_no_suite_wrote_is_exit_2_and_left_as_it_is(
+        run_suite: Any, tmp_path: Path, edit: str) -> None:
+    """Such rows once passed the file's checks, the run was appended, and drawing the trend
+    raised (json.loads, compare's SEVERITY[...]): a traceback and no HTML report."""
+    path = tmp_path / "history.sqlite"
+    history.append(str(path), _document())
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(edit)
+    before = path.read_bytes()
+    run = _history_run(run_suite, path)
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert run.stderr.count("\n") == 1 and "a corrupt history" in run.stderr, run.stderr
+    assert path.read_bytes() == before
 
 def test_an_older_history_is_migrated_when_a_run_is_appended(tmp_path: Path) -> None:
     path = str(tmp_path / "history.sqlite")

@@ -83,6 +83,22 @@ def test_bad_targets_file_is_exit_2_naming_file_and_entry(
     assert len(lines) == 1 and str(path) in lines[0] and problem in lines[0], done.stderr
 
 
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"\xff\xfe[[target]]\n", "can't decode"),               # was a UnicodeDecodeError
+    (b"a = " + b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),  # was a RecursionError
+])
+def test_a_targets_file_that_is_no_toml_text_is_exit_2_in_one_line(
+        tmp_path: Path, content: bytes, problem: str) -> None:
+    path = tmp_path / "targets.toml"
+    path.write_bytes(content)
+    done = subprocess.run([sys.executable, "-m", "conformance", "--targets-file", str(path),
+                           "--report-dir", str(tmp_path / "r")], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0] and problem in lines[0], done.stderr
+
 def test_parallel_run_gives_the_same_verdicts_as_a_serial_run(run_suite: Any) -> None:
     serial = run_suite("--profile", "quick", "--reference-fault", "get-me-without-authorization-ok")
     parallel = run_suite("--profile", "quick", "--reference-fault",

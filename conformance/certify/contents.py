@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 __all__ = ["ATTESTATION", "MANIFEST", "REPORTS", "SIGNATURE", "SUMS", "attestation",
-           "manifest_of", "parse_sums", "sha256", "sums"]
+           "is_results", "manifest_of", "parse_sums", "sha256", "sums"]
 
 REPORTS = ("conformance.html", "junit.xml", "results.json")
 MANIFEST, ATTESTATION = "manifest.json", "attestation.intoto.json"
@@ -21,6 +21,31 @@ RUN_FIELDS = ("suite_version", "catalogue", "profile", "started_at", "duration_s
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _strings(value: object) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+def is_results(document: object) -> bool:
+    """Whether `document` has the shape of results.json as far as certify and verify read it (a
+    hand-edited or hostile file must be a one-line refusal, not a traceback)."""
+    if not isinstance(document, dict) or not isinstance(document.get("targets"), list):
+        return False
+    for target in document["targets"]:
+        if not isinstance(target, dict) or not isinstance(target.get("target"), str) or \
+                not isinstance(target.get("requirements"), list):
+            return False
+        if not all(isinstance(row, dict) and isinstance(row.get("id"), str)
+                   and isinstance(row.get("outcome"), str) for row in target["requirements"]):
+            return False
+    run, catalogue = document.get("run"), document.get("catalogue")
+    if not isinstance(catalogue, dict | None) or not isinstance(run, dict | None):
+        return False
+    reference = (run or {}).get("reference")
+    return _strings((run or {}).get("only")) and (reference is None or (
+        isinstance(reference, dict) and _strings(reference.get("faults"))
+        and _strings(reference.get("flavors"))))
 
 
 def manifest_of(results: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__
+from conformance.catalogue import Level, catalogue, catalogue_identity
 from conformance.certify import keys
 from conformance.certify.contents import (
     ATTESTATION,
@@ -27,6 +28,7 @@ from conformance.certify.contents import (
     SIGNATURE,
     SUMS,
     attestation,
+    is_results,
     manifest_of,
     sha256,
     sums,
@@ -48,6 +50,8 @@ def refusals(results: dict[str, Any]) -> list[str]:
     for target in results.get("targets", []):
         if target.get("verdict") != "conformant":
             why.append(f"target {target.get('target')} is {target.get('verdict')}")
+        else:
+            why.extend(_unlike_its_verdict(results, target))
     if results.get("profile") not in CERTIFYING_PROFILES:
         why.append(f"profile {results.get('profile')} (certification needs standard or nightly)")
     run = results.get("run")
@@ -61,6 +65,22 @@ def refusals(results: dict[str, Any]) -> list[str]:
         why.append(f"the reference server ran with {', '.join(switches)}")
     if run.get("expected_failures") or "expectations" in results:
         why.append(f"the run used expected failures ({run.get('expected_failures')})")
+    return why
+
+
+def _unlike_its_verdict(results: dict[str, Any], target: dict[str, Any]) -> list[str]:
+    """A target said conformant whose outcomes say otherwise (results.json edited): a failed or
+    errored MUST, or, judged by this suite's catalogue, a requirement not in it at all."""
+    known = catalogue()
+    why = [f"target {target['target']} says conformant, but MUST {row['id']} is {row['outcome']}"
+           for row in target["requirements"] if row["outcome"] in ("fail", "error") and (
+               known[row["id"]].level is Level.MUST if row["id"] in known
+               else row.get("level") == "MUST")]
+    if (results.get("catalogue") or {}).get("sha256") == catalogue_identity()["sha256"] and \
+            not (results.get("run") or {}).get("only"):
+        missing = sorted(set(known) - {row["id"] for row in target["requirements"]})
+        if missing:
+            why.append(f"target {target['target']} has no outcome for {', '.join(missing)}")
     return why
 
 
@@ -78,13 +98,11 @@ def _read_reports(report_dir: str) -> dict[str, bytes]:
 def _results(data: bytes, where: str) -> dict[str, Any]:
     try:
         results = json.loads(data)
-        assert isinstance(results, dict) and isinstance(results["targets"], list)
-        for target in results["targets"]:
-            assert isinstance(target["target"], str) and isinstance(target["requirements"], list)
-            for row in target["requirements"]:
-                assert isinstance(row["id"], str) and isinstance(row["outcome"], str)
-    except (ValueError, AssertionError, KeyError, TypeError):
-        raise UsageError(f"{where}: not a results.json document") from None
+    except (ValueError, RecursionError):
+        results = None
+    if not is_results(results):
+        raise UsageError(f"{where}: not a results.json document")
+    assert isinstance(results, dict)
     return results
 
 
@@ -153,6 +171,8 @@ def main(argv: list[str]) -> int:
             if args.sign_key else None
         if args.sign_key_passphrase_env and not args.sign_key:
             raise UsageError("--sign-key-passphrase-env needs --sign-key")
+        if Path(args.out).resolve() in {Path(args.report_dir, n).resolve() for n in REPORTS}:
+            raise UsageError(f"--out {args.out}: that is one of the reports it packages")
         _write_zip(args.out, build(files, key))
     except UsageError as error:
         print(f"conformance: certify: usage error: {error}", file=sys.stderr)

@@ -1,10 +1,11 @@
 """`python -m conformance verify FILE.zip [--public-key PEM]`: check a certification package.
 
 Every file against SHA256SUMS (a changed, added or missing file is a problem), the manifest and
-the attestation against results.json, and the signature when present: with --public-key it is
-required and must be that key's; without, it is checked against the key the manifest names,
-which proves integrity, not who signed. Exit 0 valid; 1 invalid, one line per problem;
-2 unreadable (not a zip, --public-key unusable).
+the attestation against results.json, results.json against what certify refuses (a package of a
+non-conformant or partial run, built by hand, is no certification), and the signature when
+present: with --public-key it is required and must be that key's; without, it is checked
+against the key the manifest names, which proves integrity, not who signed. Exit 0 valid;
+1 invalid, one line per problem; 2 unreadable (not a zip, --public-key unusable).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import zipfile
+import zlib
 from typing import Any
 
 from conformance.certify import keys
@@ -24,10 +26,12 @@ from conformance.certify.contents import (
     STATEMENT_TYPE,
     SUMS,
     attestation,
+    is_results,
     manifest_of,
     parse_sums,
     sha256,
 )
+from conformance.certify.package import refusals
 from conformance.command_parser import CommandParser
 from conformance.errors import UsageError
 
@@ -35,6 +39,7 @@ __all__ = ["main", "problems"]
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 MAX_MEMBER = 256 * 1024 * 1024   # a bound on what one member may inflate to
+MAX_PACKAGE = MAX_MEMBER         # and all of them: many members under MAX_MEMBER add up
 REQUIRED = (*REPORTS, MANIFEST, ATTESTATION, SUMS)
 
 
@@ -42,6 +47,7 @@ def read_package(path: str) -> tuple[dict[str, bytes], list[str]]:
     """The members by name, and problems with the archive itself (duplicates, oversize)."""
     files: dict[str, bytes] = {}
     found = []
+    total = 0
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
@@ -51,9 +57,16 @@ def read_package(path: str) -> tuple[dict[str, bytes], list[str]]:
                     found.append(f"duplicate: {info.filename} is in the archive twice")
                 elif info.file_size > MAX_MEMBER:
                     found.append(f"too large: {info.filename} ({info.file_size} bytes)")
+                elif total + info.file_size > MAX_PACKAGE:
+                    found.append(f"too large: the members from {info.filename} on inflate to "
+                                 f"more than {MAX_PACKAGE} bytes in all; not read")
+                    break
                 else:
+                    total += info.file_size
                     files[info.filename] = archive.read(info)
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error,
+            NotImplementedError, RuntimeError) as error:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method.
         raise UsageError(f"{path}: not a readable zip archive ({error})") from None
     return files, found
 
@@ -63,7 +76,7 @@ def _json(files: dict[str, bytes], name: str, found: list[str]) -> Any:
         return json.loads(files[name])
     except KeyError:
         return None
-    except ValueError:
+    except (ValueError, RecursionError):
         found.append(f"unreadable: {name} is not JSON")
         return None
 
@@ -96,16 +109,17 @@ def _documents(files: dict[str, bytes], found: list[str]) -> dict[str, Any] | No
     statement = _json(files, ATTESTATION, found)
     if not isinstance(manifest, dict):
         return None
+    if results is not None and not is_results(results):
+        found.append("unreadable: results.json is not a results.json document")
+        results = None
     if isinstance(results, dict):
-        try:
-            expected = manifest_of(results)
-        except (KeyError, TypeError):
-            found.append("unreadable: results.json is not a results.json document")
-            expected = {}
-        for key, value in expected.items():
+        # What certify refuses is no certification, however consistent its package.
+        found.extend(f"not certifiable: {why}" for why in refusals(results))
+        for key, value in manifest_of(results).items():
             if manifest.get(key) != value:
                 found.append(f"manifest.json disagrees with results.json: {key}")
-    reports = manifest.get("reports") or {}
+    reports = manifest.get("reports")
+    reports = reports if isinstance(reports, dict) else {}
     for name in REPORTS:
         if name in files and reports.get(name) != sha256(files[name]):
             found.append(f"manifest.json: the digest of {name} is not the file's")
@@ -113,8 +127,10 @@ def _documents(files: dict[str, bytes], found: list[str]) -> dict[str, Any] | No
         if statement.get("_type") != STATEMENT_TYPE or \
                 statement.get("predicateType") != PREDICATE_TYPE:
             found.append("attestation.intoto.json: not an in-toto Statement v1 of test results")
-        subjects = {s.get("name"): (s.get("digest") or {}).get("sha256")
-                    for s in statement.get("subject", []) if isinstance(s, dict)}
+        listed = statement.get("subject")
+        subjects = {str(s.get("name")): s["digest"].get("sha256")
+                    for s in (listed if isinstance(listed, list) else [])
+                    if isinstance(s, dict) and isinstance(s.get("digest"), dict)}
         if subjects != {name: sha256(files[name]) for name in REPORTS if name in files}:
             found.append("attestation.intoto.json: its subjects are not the reports' digests")
         elif isinstance(results, dict) and MANIFEST in files and statement.get("predicate") != \
@@ -165,6 +181,11 @@ def problems(files: dict[str, bytes], trusted: keys.PublicKey | None) -> tuple[l
     return found, _signature(files, manifest, trusted, found)
 
 
+def _printable(text: str) -> str:
+    """One problem, one line: a member named "x\\nvalid: ..." must not print a line of its own."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def main(argv: list[str]) -> int:
     parser = CommandParser(
         "verify",
@@ -184,7 +205,7 @@ def main(argv: list[str]) -> int:
     more, signer = problems(files, trusted)
     found += more
     for problem in found:
-        print(f"invalid: {problem}")
+        print(f"invalid: {_printable(problem)}")
     if found:
         return EXIT_INVALID
     print(f"valid: {args.package} ({len(files)} files, {signer})")

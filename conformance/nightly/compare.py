@@ -75,6 +75,11 @@ class TargetComparison:
                 "changes": [c.as_json() for c in self.changes]}
 
 
+def _version(version: int | None) -> str:
+    # A results.json of a suite older than its catalogue record has no version to show.
+    return "(no version recorded)" if version is None else f"v{version}"
+
+
 @dataclass(frozen=True)
 class Comparison:
     old_catalogue: int | None
@@ -95,8 +100,9 @@ class Comparison:
     def catalogue_note(self) -> str:
         if not self.shared_ids_only:
             return f"catalogue v{self.new_catalogue} (both)"
-        return (f"catalogue v{self.old_catalogue} (OLD) and v{self.new_catalogue} (NEW) differ: "
-                "compared on the requirement IDs both know")
+        return (f"catalogue {_version(self.old_catalogue)} (OLD) and "
+                f"{_version(self.new_catalogue)} (NEW) differ: compared on the requirement IDs "
+                "both know")
 
     def as_json(self) -> dict[str, Any]:
         return {"catalogue": {"old": self.old_catalogue, "new": self.new_catalogue,
@@ -175,6 +181,8 @@ def read_results(path: str) -> dict[str, Any]:
         raise CompareError(f"{path}: cannot read: {error.strerror or error}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CompareError(f"{path}: not JSON: {error}") from None
+    except RecursionError:
+        raise CompareError(f"{path}: not JSON this suite reads (nested too deeply)") from None
     try:
         targets = document["targets"]
         assert isinstance(targets, list)
@@ -182,8 +190,14 @@ def read_results(path: str) -> dict[str, Any]:
             assert isinstance(target["target"], str) and isinstance(target["verdict"], str)
             for row in target["requirements"]:
                 assert isinstance(row["id"], str) and row["outcome"] in SEVERITY
+                assert isinstance(row.get("level", ""), str)
         version = document.get("catalogue", {}).get("version")
         assert version is None or isinstance(version, int)
+        # target_name reads the run record's token sources: objects, when present.
+        run = document.get("run") or {}
+        assert isinstance(run, dict)
+        sources = run.get("token_sources") or {}
+        assert isinstance(sources, dict) and all(isinstance(s, dict) for s in sources.values())
     except (AssertionError, KeyError, TypeError, AttributeError):
         raise CompareError(f"{path}: not a results.json document (targets, each with target, "
                            "verdict and requirements with id and outcome)") from None

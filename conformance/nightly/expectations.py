@@ -40,8 +40,10 @@ class Entry:
     expires: dt.date | None = None
 
     def matches(self, target: str, requirement_id: str, outcome: str) -> bool:
+        # A label that is itself the pattern matches: an IPv6 label's "[::1]" reads as a glob's
+        # character class, so "[::1]:443" (the paste-ready entry's own) would not match itself.
         return (outcome == self.outcome and fnmatchcase(requirement_id, self.requirement)
-                and fnmatchcase(target, self.target))
+                and (target == self.target or fnmatchcase(target, self.target)))
 
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and today >= self.expires
@@ -67,6 +69,8 @@ def load(path: str) -> ExpectedFailures:
         raise UsageError(f"{where}: cannot read: {error.strerror or error}") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise UsageError(f"{where}: not valid TOML: {error}") from None
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise UsageError(f"{where}: not TOML this suite reads (nested too deeply)") from None
     unknown = sorted(set(data) - {"expected"})
     if unknown:
         raise UsageError(f"{where}: unknown key {unknown[0]!r} (only [[expected]] entries)")

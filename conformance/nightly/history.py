@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import UsageError
-from conformance.nightly.compare import target_name
+from conformance.nightly.compare import SEVERITY, target_name
 
 __all__ = ["SCHEMA_VERSION", "Trend", "append", "check_history", "previous_document", "trend"]
 
@@ -82,10 +82,30 @@ def check_history(path: str) -> None:
         return
     if file.is_dir():
         raise UsageError(f"{OPTION} {path}: is a directory")
+    if not file.is_file():
+        raise UsageError(f"{OPTION} {path}: not a regular file")
+    # Refused now, not after the run: the append writes the file, and WAL makes -wal and -shm
+    # files beside it.
+    for place in (file, file.resolve().parent):
+        if not os.access(place, os.W_OK):
+            raise UsageError(f"{OPTION} {path}: {str(place)!r} is not writable")
     if file.stat().st_size == 0:
         return
     with closing(_open(path, read_only=True)) as db:
-        _inspect(db, path, thorough=True)
+        if _inspect(db, path, thorough=True):
+            _check_rows(db, path)
+
+
+def _check_rows(db: sqlite3.Connection, path: str) -> None:
+    """Rows the report reads, as a suite writes them: an edited or damaged history is refused
+    before the run is appended to it, not found when the report is drawn."""
+    for (counts,) in db.execute("SELECT counts_json FROM targets"):
+        _counts(path, str(counts))
+    words = tuple(SEVERITY)
+    bad = db.execute(f"SELECT outcome FROM outcomes WHERE outcome NOT IN "
+                     f"({', '.join('?' * len(words))}) LIMIT 1", words).fetchone()
+    if bad is not None:
+        _outcome(path, bad[0])
 
 
 def _open(path: str, *, read_only: bool = False) -> sqlite3.Connection:
@@ -159,6 +179,26 @@ def _append(path: str, document: dict[str, Any]) -> int:
         return run_id
 
 
+def _counts(path: str, text: str) -> dict[str, int]:
+    """A run's counts as stored; a row no suite wrote (edited, damaged) refuses the file."""
+    try:
+        counts = json.loads(text)
+    except ValueError:
+        counts = None
+    if not isinstance(counts, dict) or not all(
+            isinstance(k, str) and type(v) is int and v >= 0 for k, v in counts.items()):
+        raise _refuse(path, f"a corrupt history (a target's counts are {text[:40]!r})")
+    return counts
+
+
+def _outcome(path: str, outcome: object) -> str:
+    # The report puts it in a class name and compare looks its severity up: only the words.
+    if outcome not in SEVERITY:
+        raise _refuse(path, f"a corrupt history (an outcome {str(outcome)[:40]!r})")
+    assert isinstance(outcome, str)
+    return outcome
+
+
 @dataclass(frozen=True)
 class TrendRun:
     run_id: int
@@ -183,7 +223,7 @@ def trend(path: str, target: str, limit: int = 30) -> Trend:
         rows = db.execute("SELECT t.run_id, r.started_at, t.verdict, t.counts_json FROM targets t "
                           "JOIN runs r ON r.id = t.run_id WHERE t.target = ? "
                           "ORDER BY t.run_id DESC LIMIT ?", (target, limit)).fetchall()
-        runs = tuple(TrendRun(rid, started, verdict, json.loads(counts))
+        runs = tuple(TrendRun(rid, str(started), str(verdict), _counts(path, str(counts)))
                      for rid, started, verdict, counts in reversed(rows))
         if not runs:
             return Trend(target, (), {})
@@ -193,7 +233,8 @@ def trend(path: str, target: str, limit: int = 30) -> Trend:
                 "SELECT run_id, requirement_id, outcome FROM outcomes WHERE target = ? AND "
                 "run_id >= ? ORDER BY rowid", (target, runs[0].run_id)):
             if run_id in column:
-                grid.setdefault(rid, [None] * len(runs))[column[run_id]] = outcome
+                grid.setdefault(str(rid), [None] * len(runs))[column[run_id]] = \
+                    _outcome(path, outcome)
     return Trend(target, runs, {rid: tuple(cells) for rid, cells in grid.items()})
 
 
@@ -208,7 +249,8 @@ def previous_document(path: str, target: str, before: int) -> dict[str, Any] | N
         if row is None:
             return None
         run_id, version, sha256, verdict = row
-        requirements = [{"id": rid, "level": level, "outcome": outcome} for rid, level, outcome in
+        requirements = [{"id": str(rid), "level": str(level), "outcome": _outcome(path, outcome)}
+                        for rid, level, outcome in
                         db.execute("SELECT requirement_id, level, outcome FROM outcomes WHERE "
                                    "run_id = ? AND target = ? ORDER BY rowid", (run_id, target))]
     return {"catalogue": {"version": version, "sha256": sha256},
