@@ -128,6 +128,27 @@ def test_cardinality_and_enum_numbers_are_wire_rules() -> None:
     assert "ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED" in rules
 
 
+def test_enum_values_that_swap_numbers_break_the_wire() -> None:
+    """Each number stays, so buf's WIRE rules pass a swap; a client still reads ROLE_ADMIN."""
+    def swapped(file: descriptor_pb2.FileDescriptorProto) -> None:
+        values = {v.name: v for v in file.enum_type[0].value}
+        values["ROLE_USER"].number, values["ROLE_ADMIN"].number = 2, 1
+
+    found = breaking(_changed(swapped), WIRE)
+    assert {(f.rule, f.subject, f.target) for f in found} == {
+        ("ENUM_VALUE_SAME_NUMBER", "user_api.v1.Role.ROLE_USER", "ROLE_USER = 2"),
+        ("ENUM_VALUE_SAME_NUMBER", "user_api.v1.Role.ROLE_ADMIN", "ROLE_ADMIN = 1")}
+
+
+def test_a_proto2_description_of_the_contract_is_json_compatible() -> None:
+    """proto2's json_format feature (LEGACY_BEST_EFFORT) is protoc's check of JSON name
+    conflicts, not the JSON form: the same fields and names are the same JSON."""
+    def proto2(file: descriptor_pb2.FileDescriptorProto) -> None:
+        file.syntax = "proto2"
+
+    assert breaking(_changed(proto2), WIRE_JSON) == []
+
+
 def test_a_missing_message_and_enum_are_named() -> None:
     def dropped(file: descriptor_pb2.FileDescriptorProto) -> None:
         file.service[0].ClearField("method")
