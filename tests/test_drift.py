@@ -14,6 +14,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection_pb2 as rpb
 
 from conformance.checks import test_ct
 from conformance.client import ChannelSettings
@@ -22,7 +23,7 @@ from conformance.drift.compare import WIRE, WIRE_JSON, BufMissing, breaking, con
 from conformance.drift.reflection import NotDescribed, reflect
 from conformance.options import TargetConfig, TokenSourceSpec
 from conformance.profiles import PROFILES
-from conformance.proto import SERVICE
+from conformance.proto import SERVICE, pb
 from conformance.reference import ReferenceServer
 from conformance.target import TargetSession
 
@@ -80,6 +81,54 @@ def test_a_hanging_reflection_stream_ends_with_the_deadline(hanging_reflection: 
         reflect(channel, SERVICE, deadline=0.5)
     assert time.monotonic() - started < 3
     assert "DEADLINE_EXCEEDED" in str(error.value)
+
+
+def _odd_reflection(answer_file: Callable[[rpb.ServerReflectionRequest], list[bytes]],
+                    ) -> Iterator[str]:
+    """A reflection service (v1) listing the contract's service, its files from answer_file."""
+    def answer(requests: Iterator[rpb.ServerReflectionRequest],
+               context: grpc.ServicerContext) -> Iterator[rpb.ServerReflectionResponse]:
+        for request in requests:
+            response = rpb.ServerReflectionResponse()
+            if request.HasField("list_services"):
+                response.list_services_response.service.add(name=SERVICE)
+            else:
+                response.file_descriptor_response.file_descriptor_proto.extend(
+                    answer_file(request))
+            yield response
+
+    def add(server: grpc.Server) -> None:
+        handler = grpc.stream_stream_rpc_method_handler(
+            answer, request_deserializer=rpb.ServerReflectionRequest.FromString,
+            response_serializer=rpb.ServerReflectionResponse.SerializeToString)
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+            "grpc.reflection.v1.ServerReflection", {"ServerReflectionInfo": handler}),))
+    yield from _served(add)
+
+
+def _contract_importing(name: str) -> bytes:
+    file = descriptor_pb2.FileDescriptorProto()
+    pb.DESCRIPTOR.CopyToProto(file)
+    file.dependency.append(name)
+    return file.SerializeToString()
+
+
+@pytest.mark.parametrize("answers, reason", [
+    (lambda request: [b"\xff\xff\xff"], "an undecodable file descriptor for "
+     "user_api.v1.UserApiService (3 bytes"),
+    # Asked for acme/auth.proto, it answers another file, every time.
+    (lambda request: [_contract_importing("acme/auth.proto")] if request.HasField(
+        "file_containing_symbol") else [descriptor_pb2.FileDescriptorProto(
+            name="acme/other.proto").SerializeToString()],
+     "does not serve acme/auth.proto, an import of the service's file ('asked for it, "
+     "reflection answered acme/other.proto')"),
+], ids=["undecodable", "answers-another-file"])
+def test_an_odd_reflection_answer_is_a_reason_to_skip(
+        answers: Callable[[rpb.ServerReflectionRequest], list[bytes]], reason: str) -> None:
+    for address in _odd_reflection(answers):
+        with grpc.insecure_channel(address) as channel, pytest.raises(NotDescribed) as error:
+            reflect(channel, SERVICE, deadline=5)
+        assert reason in str(error.value)
 
 
 def test_the_reference_is_described_by_v1alpha_after_v1_is_unimplemented(
