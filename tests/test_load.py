@@ -219,6 +219,8 @@ def test_workers_that_do_not_arrive_exit_3_in_one_line(load: Any, server_process
     ("--users", "0"),
     ("--run-time", "soon"),
     ("--burst", "1"),
+    ("--spawn-rate", "inf"),                             # Locust's traceback
+    ("--processes", "1", "--expect-workers-max-wait", "inf"),
     ("--target", "127.0.0.1:1", "--plaintext", "--refresh-token-env", "HOME"),
 ])
 def test_bad_options_exit_2_in_one_line(load: Any, args: tuple[str, ...]) -> None:
