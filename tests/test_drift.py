@@ -113,6 +113,14 @@ def _contract_importing(name: str) -> bytes:
     return file.SerializeToString()
 
 
+def _undefined_type() -> bytes:
+    file = descriptor_pb2.FileDescriptorProto()
+    pb.DESCRIPTOR.CopyToProto(file)
+    field = next(m for m in file.message_type if m.name == "AuthToken").field[0]
+    field.type, field.type_name = field.TYPE_MESSAGE, ".acme.Missing"
+    return file.SerializeToString()
+
+
 @pytest.mark.parametrize("answers, reason", [
     (lambda request: [b"\xff\xff\xff"], "an undecodable file descriptor for "
      "user_api.v1.UserApiService (3 bytes"),
@@ -122,7 +130,13 @@ def _contract_importing(name: str) -> bytes:
             name="acme/other.proto").SerializeToString()],
      "does not serve acme/auth.proto, an import of the service's file ('asked for it, "
      "reflection answered acme/other.proto')"),
-], ids=["undecodable", "answers-another-file"])
+    (lambda request: [_contract_importing("acme/a.proto")] if request.HasField(
+        "file_containing_symbol") else [descriptor_pb2.FileDescriptorProto(
+            name="acme/a.proto", dependency=["user_api/v1/user.proto"]).SerializeToString()],
+     "files that import each other in a cycle: acme/a.proto, user_api/v1/user.proto"),
+    (lambda request: [_undefined_type()],
+     "describes user_api/v1/user.proto, which does not build"),
+], ids=["undecodable", "answers-another-file", "import-cycle", "undefined-type"])
 def test_an_odd_reflection_answer_is_a_reason_to_skip(
         answers: Callable[[rpb.ServerReflectionRequest], list[bytes]], reason: str) -> None:
     for address in _odd_reflection(answers):

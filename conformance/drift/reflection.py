@@ -88,8 +88,32 @@ def _reflect(channel: grpc.Channel, version: str, service: str, deadline: float,
     finally:
         requests.put(None)
     fds = descriptor_pb2.FileDescriptorSet()
-    fds.file.extend(files.values())
+    fds.file.extend(_in_import_order(files, version))
     return Reflected(fds, version, services)
+
+
+def _in_import_order(files: dict[str, descriptor_pb2.FileDescriptorProto], version: str,
+                     ) -> list[descriptor_pb2.FileDescriptorProto]:
+    """The files, each after its imports, once they build together as protoc would: a cycle
+    or an undefined type is a description no client could load (buf would refuse the image,
+    which is the target's word, not a failure of the suite)."""
+    ordered: list[descriptor_pb2.FileDescriptorProto] = []
+    pool = descriptor_pool.DescriptorPool()
+    left = dict(files)
+    while left:
+        ready = [name for name, file in left.items()
+                 if all(dep not in left for dep in file.dependency)]
+        if not ready:
+            raise NotDescribed(f"reflection ({version}) describes files that import each other "
+                               f"in a cycle: {', '.join(sorted(left))}")
+        for name in sorted(ready):
+            try:
+                pool.Add(left[name])
+            except (TypeError, ValueError, KeyError) as error:
+                raise NotDescribed(f"reflection ({version}) describes {name}, which does not "
+                                   f"build: {error}") from None
+            ordered.append(left.pop(name))
+    return ordered
 
 
 def _files(answer: rpb.ServerReflectionResponse, asked: str, fallback: str = "",
