@@ -61,14 +61,15 @@ class ExpiryClock:
 def start_clock(access_token: str, expires_in: int, received: float, leeway: float,
                 wall_at_receipt: float) -> ExpiryClock:
     """The clock of a token received at monotonic `received` (wall clock `wall_at_receipt`).
-    A JWT's `exp` is read against its own `iat` when it has one (RFC 9068 §2.2 requires it):
-    both are the server's clock, which may run behind ours; only without `iat` against ours."""
+    A JWT's `exp` is read against our clock and against its own `iat` (RFC 9068 §2.2 requires
+    it; both the server's clock, which may run behind ours), and the later end is taken: a
+    clock that runs behind, or an `iat` in milliseconds, never has a token judged early."""
     exp_after = None
     parsed = parse_jws(access_token)
     claims = parsed[1] if parsed else {}
     exp, iat = _instant(claims.get("exp")), _instant(claims.get("iat"))
     if exp is not None:
-        exp_after = exp - (iat if iat is not None else wall_at_receipt)
+        exp_after = max(exp - wall_at_receipt, exp - iat if iat is not None else -math.inf)
     return ExpiryClock(access_token, expires_in, received, exp_after, leeway)
 
 
