@@ -220,6 +220,8 @@ def test_workers_that_do_not_arrive_exit_3_in_one_line(load: Any, server_process
     ("--run-time", "soon"),
     ("--burst", "1"),
     ("--spawn-rate", "inf"),                             # Locust's traceback
+    ("--master", "--target", "127.0.0.1:1", "--plaintext", "--login-email", "a@example.com",
+     "--login-password-env", "HOME", "--master-bind-host", "999.1.1.1"),   # zmq's traceback
     ("--processes", "1", "--expect-workers-max-wait", "inf"),
     ("--target", "127.0.0.1:1", "--plaintext", "--refresh-token-env", "HOME"),
 ])

@@ -180,6 +180,7 @@ class _Run:
 
     def _master(self) -> int:
         import gevent
+        from locust.exception import RPCError
         from locust.runners import WORKER_REPORT_INTERVAL
 
         settings = self.settings
@@ -189,6 +190,9 @@ class _Run:
             runner = self.environment.create_master_runner(host, port)
         except SystemExit:   # Locust exits when the port is taken
             raise UsageError(f"--master-bind-port: cannot listen on {host}:{port} (in use?)") \
+                from None
+        except RPCError as error:   # an address no interface has (zmq's bind failure)
+            raise UsageError(f"--master-bind-host: cannot listen on {host}:{port} ({error})") \
                 from None
 
         def on_report(client_id: str, data: dict[str, Any]) -> None:
