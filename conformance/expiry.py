@@ -60,10 +60,21 @@ class ExpiryClock:
 
 def start_clock(access_token: str, expires_in: int, received: float, leeway: float,
                 wall_at_receipt: float) -> ExpiryClock:
-    """The clock of a token received at monotonic `received` (wall clock `wall_at_receipt`)."""
+    """The clock of a token received at monotonic `received` (wall clock `wall_at_receipt`).
+    A JWT's `exp` is read against our clock and against its own `iat` (RFC 9068 §2.2 requires
+    it; both the server's clock, which may run behind ours), and the later end is taken: a
+    clock that runs behind, or an `iat` in milliseconds, never has a token judged early."""
     exp_after = None
     parsed = parse_jws(access_token)
-    exp = parsed[1].get("exp") if parsed else None
-    if isinstance(exp, Real) and not isinstance(exp, bool) and math.isfinite(float(exp)):
-        exp_after = float(exp) - wall_at_receipt
+    claims = parsed[1] if parsed else {}
+    exp, iat = _instant(claims.get("exp")), _instant(claims.get("iat"))
+    if exp is not None:
+        exp_after = max(exp - wall_at_receipt, exp - iat if iat is not None else -math.inf)
     return ExpiryClock(access_token, expires_in, received, exp_after, leeway)
+
+
+def _instant(claim: object) -> float | None:
+    """A NumericDate claim (RFC 7519 §2), else None."""
+    if isinstance(claim, Real) and not isinstance(claim, bool) and math.isfinite(float(claim)):
+        return float(claim)
+    return None

@@ -176,6 +176,10 @@ def parse_address(value: str, where: str = "--target") -> str:
     return value
 
 
+# The longest --expiry-wait: a week (a soak run may wait out a day-long access token).
+MAX_EXPIRY_WAIT = 7 * 86400.0
+
+
 def parse_seconds(value: object, where: str, *, positive: bool) -> float:
     try:
         seconds = float(str(value))
@@ -281,8 +285,12 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
     leeway = parse_seconds(get("conformance_expiry_leeway"), "--expiry-leeway", positive=False)
     profile = PROFILES[profile_name]
     if get("conformance_expiry_wait") is not None:
-        profile = replace(profile, expiry_wait=parse_seconds(
-            get("conformance_expiry_wait"), "--expiry-wait", positive=False))
+        expiry_wait = parse_seconds(get("conformance_expiry_wait"), "--expiry-wait",
+                                    positive=False)
+        if expiry_wait > MAX_EXPIRY_WAIT:  # RT-21 sleeps up to it (time.sleep overflows)
+            raise UsageError(f"--expiry-wait: {get('conformance_expiry_wait')!r} is more than "
+                             f"{MAX_EXPIRY_WAIT:.0f} s (a week), the longest RT-21 waits")
+        profile = replace(profile, expiry_wait=expiry_wait)
     only = None
     if get("conformance_only"):
         only = frozenset(part.strip().upper() for part in get("conformance_only").split(",")

@@ -149,6 +149,11 @@ TABLE: dict[str, Review] = {
         tried("an enum value's number changed (ROLE_ADMIN 2 to 3)", "buf breaking rules (WIRE)",
               "test_ct07_reflected_description_is_wire_compatible",
               self_test="tests/test_drift.py::test_cardinality_and_enum_numbers_are_wire_rules"),
+        tried("two enum values swap numbers (ROLE_USER 2, ROLE_ADMIN 1): every number stays",
+              "the catalogue's CT-07 (same enum numbers; buf's WIRE rules pass a swap, the "
+              "suite checks it as ENUM_VALUE_SAME_NUMBER)",
+              "test_ct07_reflected_description_is_wire_compatible",
+              "reflection-enum-values-swapped"),
         tried("a field changed from repeated to singular (dids)",
               "buf breaking rules (WIRE: cardinality)",
               "test_ct07_reflected_description_is_wire_compatible",

@@ -97,6 +97,8 @@ def test_an_unreachable_target_exits_3_with_one_line_and_no_traceback(run_suite:
     ["--expiry-wait", "-1"],
     ["--expiry-wait", "a minute"],
     ["--expiry-leeway", "nan"],
+    # RT-21 would sleep 1e10 s: time.sleep's OverflowError, a suite error
+    ["--expiry-wait", "2e10", "--expiry-leeway", "1e10", "--only", "RT-21"],
     ["--only", "XX-99"],
     ["--target", "no-port"],
     ["--target", "127.0.0.1:1"],  # no token source

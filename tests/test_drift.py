@@ -14,6 +14,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection_pb2 as rpb
 
 from conformance.checks import test_ct
 from conformance.client import ChannelSettings
@@ -22,7 +23,7 @@ from conformance.drift.compare import WIRE, WIRE_JSON, BufMissing, breaking, con
 from conformance.drift.reflection import NotDescribed, reflect
 from conformance.options import TargetConfig, TokenSourceSpec
 from conformance.profiles import PROFILES
-from conformance.proto import SERVICE
+from conformance.proto import SERVICE, pb
 from conformance.reference import ReferenceServer
 from conformance.target import TargetSession
 
@@ -82,6 +83,68 @@ def test_a_hanging_reflection_stream_ends_with_the_deadline(hanging_reflection: 
     assert "DEADLINE_EXCEEDED" in str(error.value)
 
 
+def _odd_reflection(answer_file: Callable[[rpb.ServerReflectionRequest], list[bytes]],
+                    ) -> Iterator[str]:
+    """A reflection service (v1) listing the contract's service, its files from answer_file."""
+    def answer(requests: Iterator[rpb.ServerReflectionRequest],
+               context: grpc.ServicerContext) -> Iterator[rpb.ServerReflectionResponse]:
+        for request in requests:
+            response = rpb.ServerReflectionResponse()
+            if request.HasField("list_services"):
+                response.list_services_response.service.add(name=SERVICE)
+            else:
+                response.file_descriptor_response.file_descriptor_proto.extend(
+                    answer_file(request))
+            yield response
+
+    def add(server: grpc.Server) -> None:
+        handler = grpc.stream_stream_rpc_method_handler(
+            answer, request_deserializer=rpb.ServerReflectionRequest.FromString,
+            response_serializer=rpb.ServerReflectionResponse.SerializeToString)
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+            "grpc.reflection.v1.ServerReflection", {"ServerReflectionInfo": handler}),))
+    yield from _served(add)
+
+
+def _contract_importing(name: str) -> bytes:
+    file = descriptor_pb2.FileDescriptorProto()
+    pb.DESCRIPTOR.CopyToProto(file)
+    file.dependency.append(name)
+    return file.SerializeToString()
+
+
+def _undefined_type() -> bytes:
+    file = descriptor_pb2.FileDescriptorProto()
+    pb.DESCRIPTOR.CopyToProto(file)
+    field = next(m for m in file.message_type if m.name == "AuthToken").field[0]
+    field.type, field.type_name = field.TYPE_MESSAGE, ".acme.Missing"
+    return file.SerializeToString()
+
+
+@pytest.mark.parametrize("answers, reason", [
+    (lambda request: [b"\xff\xff\xff"], "an undecodable file descriptor for "
+     "user_api.v1.UserApiService (3 bytes"),
+    # Asked for acme/auth.proto, it answers another file, every time.
+    (lambda request: [_contract_importing("acme/auth.proto")] if request.HasField(
+        "file_containing_symbol") else [descriptor_pb2.FileDescriptorProto(
+            name="acme/other.proto").SerializeToString()],
+     "does not serve acme/auth.proto, an import of the service's file ('asked for it, "
+     "reflection answered acme/other.proto')"),
+    (lambda request: [_contract_importing("acme/a.proto")] if request.HasField(
+        "file_containing_symbol") else [descriptor_pb2.FileDescriptorProto(
+            name="acme/a.proto", dependency=["user_api/v1/user.proto"]).SerializeToString()],
+     "files that import each other in a cycle: acme/a.proto, user_api/v1/user.proto"),
+    (lambda request: [_undefined_type()],
+     "describes user_api/v1/user.proto, which does not build"),
+], ids=["undecodable", "answers-another-file", "import-cycle", "undefined-type"])
+def test_an_odd_reflection_answer_is_a_reason_to_skip(
+        answers: Callable[[rpb.ServerReflectionRequest], list[bytes]], reason: str) -> None:
+    for address in _odd_reflection(answers):
+        with grpc.insecure_channel(address) as channel, pytest.raises(NotDescribed) as error:
+            reflect(channel, SERVICE, deadline=5)
+        assert reason in str(error.value)
+
+
 def test_the_reference_is_described_by_v1alpha_after_v1_is_unimplemented(
         reference: ReferenceServer) -> None:
     with grpc.insecure_channel(reference.address) as channel:
@@ -126,6 +189,27 @@ def test_cardinality_and_enum_numbers_are_wire_rules() -> None:
     assert found[0].contract.startswith("repeated string dids = 10")
     rules = {f.rule for f in breaking(_changed(admin_renumbered), WIRE)}
     assert "ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED" in rules
+
+
+def test_enum_values_that_swap_numbers_break_the_wire() -> None:
+    """Each number stays, so buf's WIRE rules pass a swap; a client still reads ROLE_ADMIN."""
+    def swapped(file: descriptor_pb2.FileDescriptorProto) -> None:
+        values = {v.name: v for v in file.enum_type[0].value}
+        values["ROLE_USER"].number, values["ROLE_ADMIN"].number = 2, 1
+
+    found = breaking(_changed(swapped), WIRE)
+    assert {(f.rule, f.subject, f.target) for f in found} == {
+        ("ENUM_VALUE_SAME_NUMBER", "user_api.v1.Role.ROLE_USER", "ROLE_USER = 2"),
+        ("ENUM_VALUE_SAME_NUMBER", "user_api.v1.Role.ROLE_ADMIN", "ROLE_ADMIN = 1")}
+
+
+def test_a_proto2_description_of_the_contract_is_json_compatible() -> None:
+    """proto2's json_format feature (LEGACY_BEST_EFFORT) is protoc's check of JSON name
+    conflicts, not the JSON form: the same fields and names are the same JSON."""
+    def proto2(file: descriptor_pb2.FileDescriptorProto) -> None:
+        file.syntax = "proto2"
+
+    assert breaking(_changed(proto2), WIRE_JSON) == []
 
 
 def test_a_missing_message_and_enum_are_named() -> None:

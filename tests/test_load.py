@@ -64,6 +64,16 @@ def test_the_embedded_reference_server_passes_every_ld_requirement(load: Any) ->
             "load_stats_history.csv"} <= written
 
 
+def test_a_declared_reuse_grace_skips_ld01_and_the_rest_is_judged(load: Any) -> None:
+    """The bursts' simultaneous uses of one token fall within the window (RT-14 skips too)."""
+    run = load(*SHORT, "--reference-flavor", "reuse-grace-1s")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.outcomes() == {"LD-01": "skip", "LD-02": "pass", "LD-03": "pass",
+                              "LD-04": "pass"}
+    assert "reuse grace window of 1 s is declared" in run.results["targets"][0][
+        "requirements"][0]["message"]
+
+
 def test_no_password_or_token_in_any_output(load: Any, reference: Any) -> None:
     """The password the run logs in with, and any string of the reference server's token shape,
     appear in no output file nor on the console."""
@@ -209,6 +219,10 @@ def test_workers_that_do_not_arrive_exit_3_in_one_line(load: Any, server_process
     ("--users", "0"),
     ("--run-time", "soon"),
     ("--burst", "1"),
+    ("--spawn-rate", "inf"),                             # Locust's traceback
+    ("--master", "--target", "127.0.0.1:1", "--plaintext", "--login-email", "a@example.com",
+     "--login-password-env", "HOME", "--master-bind-host", "999.1.1.1"),   # zmq's traceback
+    ("--processes", "1", "--expect-workers-max-wait", "inf"),
     ("--target", "127.0.0.1:1", "--plaintext", "--refresh-token-env", "HOME"),
 ])
 def test_bad_options_exit_2_in_one_line(load: Any, args: tuple[str, ...]) -> None:

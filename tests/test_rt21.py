@@ -83,6 +83,18 @@ def test_a_jwt_exp_earlier_than_expires_in_is_the_authority() -> None:
     assert start_clock("opaque-token", 900, 50.0, 5.0, 1000.0).authority == "expires_in 900"
 
 
+def test_a_jwt_exp_is_read_against_its_iat_on_the_servers_clock() -> None:
+    """A server whose clock runs 30 s behind ours: exp - iat is its 900 s, not 870."""
+    import jwt
+    token = jwt.encode({"sub": "u", "iat": 970, "exp": 1870}, "k" * 32, algorithm="HS256")
+    clock = start_clock(token, 900, received=50.0, leeway=5.0, wall_at_receipt=1000.0)
+    assert clock.lifetime == 900 and clock.authority == "expires_in 900"
+    early = jwt.encode({"sub": "u", "iat": 1000, "exp": 1003}, "k" * 32, algorithm="HS256")
+    assert start_clock(early, 900, 50.0, 5.0, 1000.0).lifetime == 3.0
+    millis = jwt.encode({"sub": "u", "iat": 1_000_000, "exp": 1900}, "k" * 32, algorithm="HS256")
+    assert start_clock(millis, 900, 50.0, 5.0, 1000.0).lifetime == 900
+
+
 def test_the_targets_file_declares_a_leeway(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RT21_PASSWORD", PASSWORD)

@@ -29,6 +29,10 @@ TYPE_NAMES = {number: name.removeprefix("TYPE_").lower()
               for name, number in descriptor_pb2.FieldDescriptorProto.Type.items()}
 LABELS = {descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED: "repeated ",
           descriptor_pb2.FieldDescriptorProto.LABEL_REQUIRED: "required "}
+# WIRE_JSON rules on the json_format feature (proto2 files: LEGACY_BEST_EFFORT, proto3: ALLOW):
+# it sets how strictly protoc checks JSON name conflicts, not the JSON form, so a proto2
+# description of the same fields and names is the same JSON (FIELD_SAME_JSON_NAME judges names).
+NOT_THE_JSON_FORM = ("ENUM_SAME_JSON_FORMAT", "MESSAGE_SAME_JSON_FORMAT")
 # buf's field rules say 'Field "3" with name "expires_in" on message "AuthToken"'.
 BUF_FIELD = re.compile(r'[Ff]ield "(\d+)" with name "([^"]*)" on message "([^"]+)"')
 
@@ -98,8 +102,8 @@ def breaking(target: descriptor_pb2.FileDescriptorSet, category: str) -> list[Fi
 
 
 def missing(target: descriptor_pb2.FileDescriptorSet) -> list[Finding]:
-    """A service, RPC, message or enum of the contract that the target lacks: buf's WIRE rules
-    compare only what both sides have."""
+    """A service, RPC, message or enum of the contract that the target lacks (buf's WIRE rules
+    compare only what both sides have), or an enum value it numbers differently."""
     theirs_messages = {name for name, _ in _messages(target)}
     theirs_enums = {name for name, _ in _enums(target)}
     theirs_rpcs = {f"{s}.{m.name}" for s, service in _services(target) for m in service.method}
@@ -117,13 +121,32 @@ def missing(target: descriptor_pb2.FileDescriptorSet) -> list[Finding]:
               for name, m in _messages(contract, PACKAGE) if name not in theirs_messages]
     found += [Finding("PACKAGE_ENUM_NO_DELETE", name, f"enum {e.name}", "(none)")
               for name, e in _enums(contract, PACKAGE) if name not in theirs_enums]
+    return found + renumbered_enum_values(target, contract)
+
+
+def renumbered_enum_values(target: descriptor_pb2.FileDescriptorSet,
+                           contract: descriptor_pb2.FileDescriptorSet) -> list[Finding]:
+    """A contract enum value the target numbers differently (CT-07's "same enum numbers"):
+    buf's WIRE rules only ask that each number stay, so two values that swap numbers (ROLE_USER
+    2, ROLE_ADMIN 1) pass them while a client decodes the one as the other."""
+    theirs = dict(_enums(target))
+    found = []
+    for name, enum in _enums(contract, PACKAGE):
+        numbers = {value.name: value.number for value in theirs[name].value} \
+            if name in theirs else {}
+        found += [Finding("ENUM_VALUE_SAME_NUMBER", f"{name}.{value.name}",
+                          f"{value.name} = {value.number}",
+                          f"{value.name} = {numbers[value.name]}")
+                  for value in enum.value
+                  if value.name in numbers and numbers[value.name] != value.number]
     return found
 
 
 def _buf(target: descriptor_pb2.FileDescriptorSet, contract: descriptor_pb2.FileDescriptorSet,
          category: str) -> list[Finding]:
     buf = find_buf()
-    config = json.dumps({"version": "v2", "breaking": {"use": [category]}})
+    config = json.dumps({"version": "v2", "breaking": {"use": [category],
+                                                       "except": list(NOT_THE_JSON_FORM)}})
     with tempfile.TemporaryDirectory(prefix="conformance-buf-") as work:
         Path(work, "target.binpb").write_bytes(target.SerializeToString())
         Path(work, "contract.binpb").write_bytes(contract.SerializeToString())

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.message import DecodeError
 from grpc_reflection.v1alpha import reflection_pb2 as rpb
 
 __all__ = ["NotDescribed", "Reflected", "reflect"]
@@ -76,15 +77,43 @@ def _reflect(channel: grpc.Channel, version: str, service: str, deadline: float,
             missing = sorted({dep for f in files.values() for dep in f.dependency} - set(files))
             if not missing:
                 break
-            files.update(_files(ask(file_by_filename=missing[0]), missing[0],
-                                fallback=missing[0]))
+            answered = _files(ask(file_by_filename=missing[0]), missing[0],
+                              fallback=missing[0])
+            if missing[0] not in answered:  # other files only: asking again would not help
+                answered[missing[0]] = _well_known(
+                    missing[0], f"asked for it, reflection answered {', '.join(answered)}")
+            files.update(answered)
         else:
             raise NotDescribed(f"reflection ({version}) names more than {MAX_FILES} files")
     finally:
         requests.put(None)
     fds = descriptor_pb2.FileDescriptorSet()
-    fds.file.extend(files.values())
+    fds.file.extend(_in_import_order(files, version))
     return Reflected(fds, version, services)
+
+
+def _in_import_order(files: dict[str, descriptor_pb2.FileDescriptorProto], version: str,
+                     ) -> list[descriptor_pb2.FileDescriptorProto]:
+    """The files, each after its imports, once they build together as protoc would: a cycle
+    or an undefined type is a description no client could load (buf would refuse the image,
+    which is the target's word, not a failure of the suite)."""
+    ordered: list[descriptor_pb2.FileDescriptorProto] = []
+    pool = descriptor_pool.DescriptorPool()
+    left = dict(files)
+    while left:
+        ready = [name for name, file in left.items()
+                 if all(dep not in left for dep in file.dependency)]
+        if not ready:
+            raise NotDescribed(f"reflection ({version}) describes files that import each other "
+                               f"in a cycle: {', '.join(sorted(left))}")
+        for name in sorted(ready):
+            try:
+                pool.Add(left[name])
+            except (TypeError, ValueError, KeyError) as error:
+                raise NotDescribed(f"reflection ({version}) describes {name}, which does not "
+                                   f"build: {error}") from None
+            ordered.append(left.pop(name))
+    return ordered
 
 
 def _files(answer: rpb.ServerReflectionResponse, asked: str, fallback: str = "",
@@ -97,7 +126,11 @@ def _files(answer: rpb.ServerReflectionResponse, asked: str, fallback: str = "",
                            f"{error.error_message!r}")
     found = {}
     for data in answer.file_descriptor_response.file_descriptor_proto:
-        file = descriptor_pb2.FileDescriptorProto.FromString(data)
+        try:
+            file = descriptor_pb2.FileDescriptorProto.FromString(data)
+        except DecodeError as error:
+            raise NotDescribed(f"reflection answered an undecodable file descriptor for "
+                               f"{asked} ({len(data)} bytes: {error})") from None
         found[file.name] = file
     if not found:
         raise NotDescribed(f"reflection answered no file for {asked}")

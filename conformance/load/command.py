@@ -23,6 +23,7 @@ from conformance.load.ledger import Ledger
 from conformance.load.options import LoadSettings, parse, usage_exit
 from conformance.options import TokenSourceSpec
 from conformance.redact import SECRETS
+from conformance.reference.faults import FLAVORS
 
 __all__ = ["main"]
 
@@ -44,6 +45,7 @@ class Target:
     server: embedded.EmbeddedServer | None = None
     worker_argv: list[str] = field(default_factory=list)   # target options for workers
     worker_env: dict[str, str] = field(default_factory=dict)
+    reuse_grace: float = 0.0       # the target's declared reuse grace window (LD-01)
 
 
 def main(argv: list[str]) -> int:
@@ -100,7 +102,7 @@ def _target(settings: LoadSettings, argv: list[str]) -> Target:
             if config.tokens.kind == "password" else ""
         SECRETS.remember(password, "password")
         return Target(config.label, config.channel, config.tokens, password,
-                      worker_argv=worker_argv)
+                      worker_argv=worker_argv, reuse_grace=config.reuse_grace)
     server = embedded.start(run.reference_faults, run.reference_flavors)
     channel = ChannelSettings(server.address, plaintext=True, deadline=run.deadline)
     tokens = TokenSourceSpec("embedded", email=server.email)
@@ -108,7 +110,10 @@ def _target(settings: LoadSettings, argv: list[str]) -> Target:
                   worker_argv=[*worker_argv, "--target", server.address, "--plaintext",
                                "--login-email", server.email, "--login-password-env",
                                embedded.PASSWORD_ENV],
-                  worker_env={embedded.PASSWORD_ENV: server.password})
+                  worker_env={embedded.PASSWORD_ENV: server.password},
+                  # A flavour's window is the embedded server's (as the plugin declares it).
+                  reuse_grace=max([0.0, *(FLAVORS[name].reuse_grace
+                                          for name in run.reference_flavors)]))
 
 
 def _for_workers(argv: list[str]) -> list[str]:
@@ -175,6 +180,7 @@ class _Run:
 
     def _master(self) -> int:
         import gevent
+        from locust.exception import RPCError
         from locust.runners import WORKER_REPORT_INTERVAL
 
         settings = self.settings
@@ -184,6 +190,9 @@ class _Run:
             runner = self.environment.create_master_runner(host, port)
         except SystemExit:   # Locust exits when the port is taken
             raise UsageError(f"--master-bind-port: cannot listen on {host}:{port} (in use?)") \
+                from None
+        except RPCError as error:   # an address no interface has (zmq's bind failure)
+            raise UsageError(f"--master-bind-host: cannot listen on {host}:{port} ({error})") \
                 from None
 
         def on_report(client_id: str, data: dict[str, Any]) -> None:
@@ -311,7 +320,7 @@ class _Run:
         greenlet.kill()
         csv_writer.close_files()
         seconds = time.monotonic() - self.started
-        judgements = self.tally.judge(self.settings.reproduce, cause)
+        judgements = self.tally.judge(self.settings.reproduce, cause, self.target.reuse_grace)
         stats = self.environment.runner.stats if self.environment.runner else None
         figures = outputs.rpc_figures(stats)
         results = outputs.record(self.target.label, judgements, cause, figures["calls"])

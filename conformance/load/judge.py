@@ -59,23 +59,31 @@ class Tally:
         return next((r["examples"][requirement_id] for r in self.latest.values()
                      if requirement_id in r.get("examples", {})), "")
 
-    def judge(self, reproduce: str, cause: str = "") -> list[Judgement]:
+    def judge(self, reproduce: str, cause: str = "", reuse_grace: float = 0.0,
+              ) -> list[Judgement]:
         """The four outcomes. A MUST already broken stays broken when the target died later
         (judged from answers it gave); anything else is `error` then (`cause`: why the run
-        could not be completed), LD-04 too: the calls of a dying target go unanswered."""
+        could not be completed), LD-04 too: the calls of a dying target go unanswered.
+        `reuse_grace`: the target's declared reuse grace window (LD-01 is `skip` with one)."""
         codes = self.codes()
         calls = sum(codes.values())
-        judgements = [self._ld01(reproduce), self._ld02(reproduce), self._ld03(codes, reproduce),
-                      self._ld04(codes, calls, reproduce)]
+        judgements = [self._ld01(reproduce, reuse_grace), self._ld02(reproduce),
+                      self._ld03(codes, reproduce), self._ld04(codes, calls, reproduce)]
         cause = cause or self.down
         if not cause and calls == 0:
             cause = "no call was made during the load run"
         if cause:
-            judgements = [j if j.outcome is Outcome.FAIL else
+            judgements = [j if j.outcome in (Outcome.FAIL, Outcome.SKIP) else
                           Judgement(j.requirement_id, Outcome.ERROR, cause) for j in judgements]
         return judgements
 
-    def _ld01(self, reproduce: str) -> Judgement:
+    def _ld01(self, reproduce: str, reuse_grace: float = 0.0) -> Judgement:
+        if reuse_grace > 0:
+            # The bursts' K uses of one token all fall within the window (as RT-14's), and the
+            # workload presents no token again past it: nothing LD-01 could judge.
+            return Judgement("LD-01", Outcome.SKIP, f"a reuse grace window of {reuse_grace:g} s "
+                             "is declared: within it the load's simultaneous refreshes of one "
+                             "token may all succeed (RT-11 and RT-12 judge replays past it)")
         twice = {digest: n for digest, n in self.accepted.items() if n > 1}
         if not self.accepted:
             return Judgement("LD-01", Outcome.ERROR, "no refresh was accepted during the run")

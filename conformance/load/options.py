@@ -4,6 +4,7 @@ Locust's), validated into LoadSettings; UsageError (exit 2) names the problem in
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from dataclasses import dataclass
@@ -102,8 +103,8 @@ def parse_run_time(value: str | None) -> float:
 def _positive(name: str, value: float | None, default: float) -> float:
     if value is None:
         return default
-    if not value > 0:
-        raise UsageError(f"{name}: {value!r} must be positive")
+    if not 0 < value < math.inf:   # inf: Locust's traceback (spawn rate), an endless wait
+        raise UsageError(f"{name}: {value!r} must be a positive finite number")
     return value
 
 

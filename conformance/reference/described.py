@@ -43,6 +43,15 @@ def _rpc_missing(file: FileProto) -> None:
     del methods[[m.name for m in methods].index("GetMe")]
 
 
+def _enum_values_swapped(file: FileProto) -> None:
+    values = {v.name: v for v in file.enum_type[0].value}  # ROLE_USER 1 <-> ROLE_ADMIN 2
+    values["ROLE_USER"].number, values["ROLE_ADMIN"].number = 2, 1
+
+
+def _proto2(file: FileProto) -> None:
+    file.syntax = "proto2"  # the same fields, all optional with explicit presence
+
+
 def _additions(file: FileProto) -> None:
     _message(file, "User").field.add(name="nickname", number=20, type=Field.TYPE_STRING,
                                      label=Field.LABEL_OPTIONAL, json_name="nickname")
@@ -59,6 +68,8 @@ DESCRIPTIONS: dict[str, Callable[[FileProto], None]] = {
     "reflection-json-name-changed": _json_name_changed,
     "reflection-rpc-missing": _rpc_missing,
     "reflection-describes-additions": _additions,
+    "reflection-enum-values-swapped": _enum_values_swapped,
+    "reflection-proto2": _proto2,
 }
 
 

@@ -220,6 +220,9 @@ FAULTS: dict[str, Fault] = _faults(
           "Reflection describes AuthToken.token_type with json_name tokenKind (tokenType)."),
     Fault("reflection-rpc-missing", _ids("CT-07", "CT-08"),
           "Reflection describes UserApiService without its GetMe RPC."),
+    Fault("reflection-enum-values-swapped", _ids("CT-07", "CT-08"),
+          "Reflection describes Role with ROLE_USER = 2 and ROLE_ADMIN = 1 (the contract: 1 and "
+          "2): each number stays, so buf's WIRE rules alone pass it."),
     # CT and FT: contract and fields. User/AuthToken rewrites live in reference/mutations.py.
     # The schema (CT-04) restates every FT MUST, so each FT MUST fault also trips CT-04.
     Fault("response-unknown-fields", _ids("CT-03"),
@@ -322,6 +325,8 @@ FLAVORS: dict[str, Flavor] = {
                "User.nickname (20), a ListSessionsResponse message and a ListSessions RPC."),
         Flavor("no-reflection", "The server serves no gRPC server reflection (CT-07 and CT-08 "
                "skip)."),
+        Flavor("reflection-proto2", "Reflection describes the contract's file with syntax "
+               "proto2: the same fields, numbers and JSON names."),
         Flavor("jwt-access-tokens-es256", "Access tokens are ES256 JWTs (a P-256 key) with iat, "
                "exp, sub and a 256-bit jti: no shared secret to guess (RT-23 skips them)."),
     )
