@@ -18,6 +18,7 @@ import pytest
 
 from conformance.catalogue import Level, catalogue
 from conformance.load import embedded
+from conformance.load import options as load_options
 from conformance.load.judge import LD_IDS, Tally
 from conformance.load.ledger import Ledger
 from conformance.reference.faults import FAULTS
@@ -74,19 +75,37 @@ def test_a_declared_reuse_grace_skips_ld01_and_the_rest_is_judged(load: Any) -> 
         "requirements"][0]["message"]
 
 
+GATEWAY_KEY = "gateway-key-5e3f1c"
+
+
 def test_no_password_or_token_in_any_output(load: Any, reference: Any) -> None:
-    """The password the run logs in with, and any string of the reference server's token shape,
-    appear in no output file nor on the console."""
+    """The password the run logs in with, a --metadata value (an API gateway key), and any
+    string of the reference server's token shape appear in no output file nor on the console."""
     run = load(*SHORT, "--target", reference.address, "--plaintext", "--login-email",
                reference.options.email, "--login-password-env", "LOAD_PASSWORD",
+               "--metadata", f"x-api-key={GATEWAY_KEY}",
                env={"LOAD_PASSWORD": reference.options.password})
     assert run.exit_code == 0, run.stdout + run.stderr
     texts = {path.name: path.read_text() for path in run.report_dir.iterdir()}
     texts["console"] = run.stdout + run.stderr
     for name, text in texts.items():
         assert reference.options.password not in text, name
+        assert GATEWAY_KEY not in text, name
         if name != "load.html":  # Locust's bundled scripts hold long identifiers
             assert not re.search(r"(?<![\w-])[\w-]{43}(?![\w-])", text), name
+
+
+def test_the_reproduce_line_shows_a_metadata_value_redacted(monkeypatch: Any) -> None:
+    """What LD findings give as the command that repeats the run shows --metadata values (API
+    gateway keys) redacted, in both spellings, as the main run's grpcurl lines do."""
+    monkeypatch.setenv("LOAD_PASSWORD", "pw")
+    settings = load_options.parse([
+        "--target", "127.0.0.1:1", "--plaintext", "--login-email", "qa@example.com",
+        "--login-password-env", "LOAD_PASSWORD", "--metadata", f"x-api-key={GATEWAY_KEY}",
+        f"--metadata=x-other={GATEWAY_KEY}2"])
+    assert GATEWAY_KEY not in settings.reproduce
+    assert "x-api-key=<value sha256:" in settings.reproduce
+    assert "--metadata=x-other=<value sha256:" in settings.reproduce
 
 
 LOAD_FAULTS = sorted(name for name, fault in FAULTS.items() if fault.load_only)

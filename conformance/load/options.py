@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from conformance.errors import UsageError
 from conformance.options import RunSettings, add_options, settings_from
+from conformance.redact import redact
 
 __all__ = ["LoadSettings", "parse"]
 
@@ -164,7 +165,25 @@ def parse(argv: list[str]) -> LoadSettings:
         worker=a.worker, master_host=a.master_host or "",
         master_port=a.master_port or DEFAULT_MASTER_PORT, master_bind_host=a.master_bind_host,
         master_bind_port=a.master_bind_port or DEFAULT_MASTER_PORT,
-        reproduce="python -m conformance load " + " ".join(_quoted(argv)))
+        reproduce="python -m conformance load " + " ".join(_quoted(_shown(argv))))
+
+
+def _shown(argv: list[str]) -> list[str]:
+    """argv as the reports may show it: a --metadata value (an API gateway key, say) redacted,
+    as the main run's grpcurl lines show it."""
+    shown: list[str] = []
+    for arg in argv:
+        if shown and shown[-1] == "--metadata":
+            arg = _redacted_pair(arg)
+        elif arg.startswith("--metadata="):
+            arg = "--metadata=" + _redacted_pair(arg.removeprefix("--metadata="))
+        shown.append(arg)
+    return shown
+
+
+def _redacted_pair(pair: str) -> str:
+    key, sep, value = pair.partition("=")
+    return f"{key}={redact(value, 'value')}" if sep else pair
 
 
 def _quoted(argv: list[str]) -> list[str]:
