@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Bounds every load run of these tests (a short --run-time plus the fixed grace, and start-up).
 LOAD_TIMEOUT = 60
 SHORT = ("--run-time", "3", "--users", "12")
+LOAD_RESULTS = "load-results.json"
 
 
 def run_load(report_dir: Path, *args: str, env: dict[str, str] | None = None,
@@ -37,7 +38,7 @@ def run_load(report_dir: Path, *args: str, env: dict[str, str] | None = None,
         [sys.executable, "-m", "conformance", "load", "--report-dir", str(report_dir), *args],
         capture_output=True, text=True, timeout=timeout, cwd=ROOT, stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})})
-    return SuiteRun(done.returncode, done.stdout, done.stderr, report_dir, "load-results.json")
+    return SuiteRun(done.returncode, done.stdout, done.stderr, report_dir, LOAD_RESULTS)
 
 
 @pytest.fixture
@@ -273,7 +274,7 @@ def test_a_target_dying_mid_run_ends_it_within_the_deadline_and_a_grace(
     assert run.returncode == 3, stdout + stderr
     assert time.monotonic() - started < 3 + 2 + 15   # the deadline plus a fixed grace
     assert stderr.count("\n") == 1 and "stopped answering" in stderr, stderr
-    result = SuiteRun(run.returncode, stdout, stderr, tmp_path)
+    result = SuiteRun(run.returncode, stdout, stderr, tmp_path, LOAD_RESULTS)
     assert set(result.outcomes().values()) == {"error"}
     assert result.results["targets"][0]["verdict"] == "error"
 
