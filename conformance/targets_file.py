@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 from conformance.client import ChannelSettings
 from conformance.errors import UsageError
+from conformance.toml_file import read_toml
 
 __all__ = ["load_targets_file"]
 
@@ -27,14 +27,7 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
         readable_file,
         token_source_from,
     )
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise UsageError(f"--targets-file {path}: {error}") from None
-    except RecursionError:  # tomllib parses nested arrays recursively
-        raise UsageError(f"--targets-file {path}: not TOML this suite reads (nested too deeply)"
-                         ) from None
+    data = read_toml(path, f"--targets-file {path}")
     entries = data.get("target")
     if not isinstance(entries, list) or not entries or not all(
             isinstance(entry, dict) for entry in entries):

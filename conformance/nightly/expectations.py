@@ -13,14 +13,13 @@ consequence.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import Any
 
 from conformance.catalogue import Level, catalogue
 from conformance.errors import UsageError
+from conformance.toml_file import read_toml
 
 __all__ = ["Entry", "ExpectedFailures", "Judgement", "judge", "load", "paste_ready"]
 
@@ -63,14 +62,7 @@ class ExpectedFailures:
 def load(path: str) -> ExpectedFailures:
     """Read and validate FILE; UsageError (exit 2) names the first problem in one line."""
     where = f"{OPTION} {path}"
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UsageError(f"{where}: cannot read: {error.strerror or error}") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise UsageError(f"{where}: not valid TOML: {error}") from None
-    except RecursionError:  # tomllib parses nested arrays recursively
-        raise UsageError(f"{where}: not TOML this suite reads (nested too deeply)") from None
+    data = read_toml(path, where)
     unknown = sorted(set(data) - {"expected"})
     if unknown:
         raise UsageError(f"{where}: unknown key {unknown[0]!r} (only [[expected]] entries)")
