@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import shlex
 import threading
@@ -16,12 +17,19 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from conformance.errors import TargetStoppedAnswering
+from conformance.inflight import InflightGate
 from conformance.proto import GET_ME_METHOD, LOGIN_METHOD, REFRESH_METHOD, pb
 from conformance.redact import SECRETS, authorization_credential, redact, show_authorization
 
-__all__ = ["CallRecord", "ChannelSettings", "Reply", "UserApiClient"]
+__all__ = ["CURRENT_CHECK", "CallRecord", "ChannelSettings", "Reply", "UserApiClient", "carry"]
 
 M = TypeVar("M", bound=Message, covariant=True)
+T = TypeVar("T")
+# The check whose calls these are (its pytest nodeid), for RPC counts, throttling costs and the
+# critical path: set by the plugin and the scheduler for the thread that runs a check; a thread
+# the check starts takes it along with `carry`.
+CURRENT_CHECK: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "conformance_check", default=None)
 # After this many consecutive calls that got no answer (UNAVAILABLE or DEADLINE_EXCEEDED), the
 # target has stopped answering: further calls raise CannotEvaluate at once, which bounds a run
 # against a dead or black-holed target to a few deadlines instead of one per remaining call.
@@ -106,6 +114,21 @@ class CallRecord:
     started: float = 0.0
     ended: float = 0.0
     in_sample: bool = False
+    check: str | None = None   # the check that made it (CURRENT_CHECK)
+
+
+def carry(function: Callable[..., T]) -> Callable[..., T]:
+    """`function`, to run in threads the current check starts, as that check's: its calls are
+    attributed to it. Safe to call from several threads at once (a ThreadPoolExecutor's map)."""
+    check = CURRENT_CHECK.get()
+
+    def as_the_check(*args: object, **kwargs: object) -> T:
+        token = CURRENT_CHECK.set(check)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            CURRENT_CHECK.reset(token)
+    return as_the_check
 
 
 @dataclass
@@ -114,7 +137,9 @@ class CallLog:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # The calls this thread makes now gather the shared sample (see `sampling`).
     _sampling: threading.local = field(default_factory=threading.local)
-    sample_uses: int = 0    # checks' uses of the shared sample so far (conformance.samples)
+    # The checks that used the shared sample (conformance.samples), and each check's calls.
+    sample_users: set[str | None] = field(default_factory=set)
+    _by_check: dict[str | None, list[CallRecord]] = field(default_factory=dict)
 
     @contextlib.contextmanager
     def sampling(self) -> Iterator[None]:
@@ -130,11 +155,21 @@ class CallLog:
 
     def note_sample_use(self) -> None:
         with self._lock:
-            self.sample_uses += 1
+            self.sample_users.add(CURRENT_CHECK.get())
+
+    def used_sample(self, check: str) -> bool:
+        with self._lock:
+            return check in self.sample_users
 
     def add(self, record: CallRecord) -> None:
         with self._lock:
             self.records.append(record)
+            self._by_check.setdefault(record.check, []).append(record)
+
+    def of(self, check: str | None) -> list[CallRecord]:
+        """The calls `check` made (None: calls made outside any check)."""
+        with self._lock:
+            return list(self._by_check.get(check, ()))
 
     def count(self) -> int:
         with self._lock:
@@ -144,10 +179,6 @@ class CallLog:
         with self._lock:
             return list(self.records)
 
-    def since(self, count: int) -> list[CallRecord]:
-        """The records after the first `count`."""
-        with self._lock:
-            return self.records[count:]
 
 
 def _identity(data: bytes) -> bytes:
@@ -157,10 +188,13 @@ def _identity(data: bytes) -> bytes:
 class UserApiClient:
     """The three RPCs of the contract (and raw bytes to RefreshAccessToken), with deadlines."""
 
-    def __init__(self, settings: ChannelSettings, channel: grpc.Channel | None = None) -> None:
+    def __init__(self, settings: ChannelSettings, channel: grpc.Channel | None = None, *,
+                 max_inflight: int = 1) -> None:
         self.settings = settings
         self.channel = channel or settings.open()
         self.log = CallLog()
+        self.gate = InflightGate(max_inflight)
+        self._answers = threading.Lock()
         self._unanswered = 0    # consecutive calls without an answer
         self._refresh = self.channel.unary_unary(
             REFRESH_METHOD, request_serializer=pb.RefreshAccessTokenRequest.SerializeToString,
@@ -229,24 +263,27 @@ class UserApiClient:
                                          f"({self._unanswered} consecutive calls got no answer)")
         metadata = self.settings.metadata + extra_metadata + made_up
         timeout = self.settings.deadline if deadline is None else deadline
-        started = time.monotonic()
         response: M | None = None
         trailers = ""
         trailing: tuple[tuple[str, str | bytes], ...] = ()
-        try:
-            response = stub(request, timeout=timeout, metadata=metadata)  # type: ignore[assignment]
-            code, details = grpc.StatusCode.OK, ""
-        except grpc.RpcError as error:
-            code, details = error.code(), error.details() or ""
-            trailing = _trailing(error)
-            trailers = _trailer_text(trailing)
-        elapsed = time.monotonic() - started
-        self._unanswered = self._unanswered + 1 if code in NO_ANSWER else 0
+        with self.gate.slot():  # the deadline runs from the send, not from the wait for a slot
+            started = time.monotonic()
+            try:
+                response = stub(request, timeout=timeout, metadata=metadata)  # type: ignore[assignment]
+                code, details = grpc.StatusCode.OK, ""
+            except grpc.RpcError as error:
+                code, details = error.code(), error.details() or ""
+                trailing = _trailing(error)
+                trailers = _trailer_text(trailing)
+            elapsed = time.monotonic() - started
+        with self._answers:  # calls end in several threads at once
+            self._unanswered = self._unanswered + 1 if code in NO_ANSWER else 0
         if isinstance(response, Message):
             _remember_tokens(response)
         self.log.add(CallRecord(method, code, details, presented,
                                 response if isinstance(response, Message) else None, trailers,
-                                started, started + elapsed, self.log.in_sample()))
+                                started, started + elapsed, self.log.in_sample(),
+                                CURRENT_CHECK.get()))
         return Reply(method, code, details, response, elapsed,
                      self.grpcurl(method, shown, extra_metadata,
                                   authorization_secret=authorization_secret, made_up=made_up),

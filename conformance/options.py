@@ -24,6 +24,12 @@ __all__ = ["OPTIONS", "RunSettings", "TargetConfig", "TokenSourceSpec", "add_opt
 
 DEFAULT_DEADLINE = 5.0
 DEFAULT_EXPIRY_LEEWAY = 5.0
+# Calls in flight to one target at once (--max-inflight). 16: FZ-01's batch (conformance/checks/
+# test_fz.py), at which a standard run against a target 50 ms away costs about its critical path
+# (bench/bench.py measures it; 8 cost 1 s more, a campaign batch then taking two round trips).
+# Below the reference server's LOAD_CONTENTION (18), where its load-only faults start to act.
+DEFAULT_MAX_INFLIGHT = 16
+MAX_INFLIGHT = 64   # a bound on threads and on what the suite may ask of a target
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("--expiry-leeway", "conformance_expiry_leeway",
            "the target's declared clock-skew leeway for access-token expiry (default 5)",
            {"default": str(DEFAULT_EXPIRY_LEEWAY), "metavar": "SECONDS"}),
+    Option("--max-inflight", "conformance_max_inflight",
+           "the most calls in flight to one target at once; independent checks overlap up to "
+           f"it (1: one check after another; default {DEFAULT_MAX_INFLIGHT})",
+           {"default": str(DEFAULT_MAX_INFLIGHT), "metavar": "N"}),
     Option("--profile", "conformance_profile",
            f"fuzz and load budgets: {'|'.join(PROFILES)} (default {DEFAULT_PROFILE})",
            {"default": DEFAULT_PROFILE, "metavar": "NAME"}),
@@ -142,6 +152,7 @@ class TargetConfig:
     tokens: TokenSourceSpec
     reuse_grace: float = 0.0
     expiry_leeway: float = DEFAULT_EXPIRY_LEEWAY  # the clock skew RT-21 allows past expires_in
+    max_inflight: int = DEFAULT_MAX_INFLIGHT      # calls in flight at once (conformance.inflight)
 
     @property
     def label(self) -> str:
@@ -158,6 +169,7 @@ class RunSettings:
     reference_faults: frozenset[str] = frozenset()
     reference_flavors: frozenset[str] = frozenset()
     expiry_leeway: float = DEFAULT_EXPIRY_LEEWAY  # for the embedded target (TargetConfig's)
+    max_inflight: int = DEFAULT_MAX_INFLIGHT      # for the embedded target (TargetConfig's)
     expected_failures: ExpectedFailures | None = None
     history: str | None = None
 
@@ -189,6 +201,14 @@ def parse_seconds(value: object, where: str, *, positive: bool) -> float:
         sign = "positive" if positive else "non-negative"
         raise UsageError(f"{where}: {value!r} must be a {sign} finite number of seconds")
     return seconds
+
+
+def parse_inflight(value: object, where: str) -> int:
+    """--max-inflight N: a whole number from 1 to MAX_INFLIGHT."""
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_INFLIGHT:
+        raise UsageError(f"{where}: {value!r} must be a whole number from 1 to {MAX_INFLIGHT}")
+    return int(text)
 
 
 def parse_metadata(values: list[str], where: str = "--metadata") -> tuple[tuple[str, str], ...]:
@@ -283,6 +303,7 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
     deadline = parse_seconds(get("conformance_deadline"), "--deadline", positive=True)
     reuse_grace = parse_seconds(get("conformance_reuse_grace"), "--reuse-grace", positive=False)
     leeway = parse_seconds(get("conformance_expiry_leeway"), "--expiry-leeway", positive=False)
+    inflight = parse_inflight(get("conformance_max_inflight"), "--max-inflight")
     profile = PROFILES[profile_name]
     if get("conformance_expiry_wait") is not None:
         expiry_wait = parse_seconds(get("conformance_expiry_wait"), "--expiry-wait",
@@ -318,12 +339,13 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
                                       ca_file=ca_file, server_name=get("conformance_server_name"),
                                       cert_file=cert_file, key_file=key_file,
                                       metadata=metadata, deadline=deadline)
-            targets.append(TargetConfig(channel, tokens, reuse_grace, leeway))
+            targets.append(TargetConfig(channel, tokens, reuse_grace, leeway, inflight))
     if get("conformance_targets_file"):
         from conformance.targets_file import load_targets_file
         targets += load_targets_file(
             readable_file(get("conformance_targets_file"), "--targets-file"),
-            deadline=deadline, reuse_grace=reuse_grace, expiry_leeway=leeway)
+            deadline=deadline, reuse_grace=reuse_grace, expiry_leeway=leeway,
+            max_inflight=inflight)
     labels = [target.label for target in targets]
     if len(set(labels)) != len(labels):
         raise UsageError(f"--target: a target is listed twice: {', '.join(labels)}")
@@ -346,4 +368,4 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
         check_history(history)
     return RunSettings(tuple(targets), profile, only,
                        Path(get("conformance_report_dir")), deadline, faults, flavors,
-                       leeway, expected, history)
+                       leeway, inflight, expected, history)

@@ -20,7 +20,7 @@ import pytest
 
 import conformance
 from conformance.catalogue import Level, Requirement, requirement
-from conformance.client import ChannelSettings
+from conformance.client import CURRENT_CHECK, ChannelSettings
 from conformance.critical_path import CheckCalls, critical_path
 from conformance.errors import CannotEvaluate, TargetDown, UsageError
 from conformance.options import (
@@ -30,6 +30,7 @@ from conformance.options import (
     add_options,
     settings_from,
 )
+from conformance.overlap import Overlap
 from conformance.redact import SECRETS
 from conformance.report import (
     STYLE_FILE,
@@ -65,8 +66,11 @@ class ConformanceRun:
     calls: dict[str, list[CheckCalls]] = field(default_factory=dict)  # per target label
     duration_s: float | None = None  # set when the session finishes
     history_html: str = ""   # --history: the trend fragment, once the run is appended
+    overlap: Overlap | None = None  # runs the checks of a phase side by side (issue 17)
 
     def close(self) -> None:
+        if self.overlap is not None:
+            self.overlap.close()
         for session in self.sessions.values():
             session.close()
         if self.server is not None:
@@ -98,6 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "should: checks of SHOULD requirements")
     config.addinivalue_line("markers", "fields: runs after the ordinary checks (see RUN_PHASES)")
     config.addinivalue_line("markers", "late: runs after the ordinary checks (see RUN_PHASES)")
+    config.addinivalue_line("markers", "liveness: runs after the fuzz campaign (see RUN_PHASES)")
     config.addinivalue_line("markers", "last: runs after every other check (see RUN_PHASES)")
     config.addinivalue_line("markers", "early: runs before every other check (see RUN_PHASES)")
     config.addinivalue_line("markers", "expiry: runs after the fuzz campaign (see RUN_PHASES)")
@@ -168,11 +173,13 @@ def _start_run(settings: RunSettings, reuse_grace: float,
         targets = [TargetConfig(ChannelSettings(embedded["address"], plaintext=True,
                                                 deadline=settings.deadline),
                                 TokenSourceSpec("embedded", email=embedded["email"]),
-                                embedded["reuse_grace"], settings.expiry_leeway)]
+                                embedded["reuse_grace"], settings.expiry_leeway,
+                                settings.max_inflight)]
     password = embedded["password"] if embedded else None
     sessions = {t.label: TargetSession(t, settings.profile, password) for t in targets}
     return ConformanceRun(settings, sessions, Results(list(sessions), settings.only),
-                          server=server)
+                          server=server, overlap=Overlap(sessions, _run_phase, _target_label,
+                                                         PHASE_NAMES))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -228,11 +235,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 # Checks run in phases, whatever their module's name: `fields` ones (FT, CT-03, CT-04: rules on
 # every response the suite sees) after the ordinary checks, so that they judge the responses of
 # RT's chains and races too; `late` ones (the fuzz campaign, which may damage a target) after
-# those, so that a crash is not reported against other requirements; `last` ones (FZ-04, FZ-08:
-# scans of every call of the run) after everything. RT-21 starts its clock in an `early` check,
-# before all others, and judges the token in an `expiry` one, after the fuzz campaign: its wait
-# for an access token to expire overlaps the run instead of adding to it.
-RUN_PHASES = ("fields", "late", "expiry", "last")
+# those, so that a crash is not reported against other requirements; `liveness` (FZ-05: the
+# target still serves) after the campaign; `last` ones (FZ-04, FZ-08: scans of every call of the
+# run) after everything. RT-21 starts its clock in an `early` check, before all others, and
+# judges the token in an `expiry` one, after the fuzz campaign: its wait for an access token to
+# expire overlaps the run instead of adding to it. Phases are barriers: the checks of one phase
+# overlap (conformance.overlap), never those of two.
+RUN_PHASES = ("fields", "late", "liveness", "expiry", "last")
 EARLY = "early"
 PHASE_NAMES = {-1: EARLY, 0: "ordinary", **{n: name for n, name in enumerate(RUN_PHASES, 1)}}
 
@@ -261,19 +270,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
     elif message and report.failed:
         report.longrepr = message
     if call.when == "teardown":
-        # RPCs this check made (for the RPC economy in results.json and the benchmark).
+        # The calls this check made (client.CURRENT_CHECK names it in every record, whichever
+        # thread made them): RPCs for the RPC economy in results.json and the benchmark.
         session = _session_of(item)
         if session is not None:
-            rpcs = session.client.log.count() - item.stash.get(RPCS_BEFORE, 0)
-            report.conformance_rpcs = rpcs  # type: ignore[attr-defined]
+            calls = session.client.log.of(item.nodeid)
+            report.conformance_rpcs = len(calls)  # type: ignore[attr-defined]
             # What login throttling cost this check (summed per target, for results.json).
-            cost = session.throttling() - item.stash.get(THROTTLING_BEFORE, Throttling())
+            cost = session.throttling(item.nodeid)
             report.conformance_throttling = [cost.refusals, cost.waited_s]  # type: ignore[attr-defined]
             # Its calls' times and phase, for the critical path (conformance.critical_path).
             report.conformance_calls = [  # type: ignore[attr-defined]
-                _run_phase(item), session.client.log.sample_uses > item.stash.get(SAMPLE_USES, 0),
-                [[r.started, r.ended, r.in_sample] for r in
-                 session.client.log.since(item.stash.get(RPCS_BEFORE, 0))]]
+                _run_phase(item), session.client.log.used_sample(item.nodeid),
+                [[r.started, r.ended, r.in_sample] for r in calls]]
     error = call.excinfo.value if call.excinfo else None
     if isinstance(error, TargetDown):
         report.conformance_cause = error.cause  # type: ignore[attr-defined]
@@ -282,11 +291,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
     report.conformance_outcome = outcome.value  # type: ignore[attr-defined]
     report.conformance_message = message  # type: ignore[attr-defined]
     return report
-
-
-RPCS_BEFORE = pytest.StashKey[int]()
-THROTTLING_BEFORE = pytest.StashKey[Throttling]()
-SAMPLE_USES = pytest.StashKey[int]()
 
 
 def _session_of(item: pytest.Item) -> TargetSession | None:
@@ -301,12 +305,30 @@ def _target_label(item: pytest.Item) -> str | None:
     return callspec.params.get("target") if callspec is not None else None
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    session = _session_of(item)
-    if session is not None:
-        item.stash[RPCS_BEFORE] = session.client.log.count()
-        item.stash[THROTTLING_BEFORE] = session.throttling()
-        item.stash[SAMPLE_USES] = session.client.log.sample_uses
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None,
+                            ) -> Generator[None, object, object]:
+    """The calls made while pytest runs a check are that check's; the first check of a phase
+    starts the phase's checks side by side (conformance.overlap)."""
+    run = item.config.stash.get(RUN, None)
+    if run is None or _session_of(item) is None:
+        return (yield)
+    if run.overlap is not None:
+        run.overlap.before(item, item.session.items)
+    token = CURRENT_CHECK.set(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        CURRENT_CHECK.reset(token)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A check whose body ran ahead ends as it did then (conformance.overlap)."""
+    run = pyfuncitem.config.stash.get(RUN, None)
+    if run is None or run.overlap is None or _session_of(pyfuncitem) is None:
+        return None
+    return True if run.overlap.call(pyfuncitem) else None
 
 
 # A passing check's word on what it judged (e.g. a class it could not compare): the message of
@@ -415,6 +437,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         extra.setdefault(label, {})["throttling"] = {"refusals": cost.refusals,
                                                      "waited_s": round(cost.waited_s, 3)}
         extra[label]["critical_path"] = critical_path(run.calls.get(label, []), PHASE_NAMES)
+        if run.overlap is not None and label in run.overlap.by_target:
+            extra[label]["overlap"] = run.overlap.by_target[label].record()
     run.duration_s = time.monotonic() - run.started
     if run.settings.expected_failures is not None:
         from conformance.nightly.expectations import judge
@@ -456,6 +480,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if cost is not None and cost.refusals:
             write(f"  throttled: {cost.refusals} logins refused (RESOURCE_EXHAUSTED or "
                   f"UNAVAILABLE), {cost.waited_s:.1f} s spent waiting and pacing logins")
+        overlap = run.overlap.by_target.get(label) if run.overlap is not None else None
+        if overlap is not None and overlap.serial_from:
+            write(f"  overlap: the checks disturbed one another ({overlap.why}): judged one "
+                  f"after another from the {overlap.serial_from} phase on")
+        elif overlap is not None and overlap.rerun_alone:
+            write(f"  overlap: {len(overlap.rerun_alone)} checks that did not pass side by side "
+                  "ran again alone and ended the same")
         if label in run.results.causes:
             write(f"  could not be evaluated: {run.results.causes[label]}")
             continue

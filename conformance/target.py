@@ -15,6 +15,11 @@ from conformance.tokens import PasswordSource, TokenPair, TokenSource, make_toke
 __all__ = ["TargetSession"]
 # What gRPC's message for a failed TLS handshake says, in one form or another.
 TLS_WORDS = ("ssl", "tls", "handshake", "certificate", "verification")
+# Tokens minted at once for one target when checks overlap (a login, or a run of the token
+# command). A serial run mints one at a time; sandboxes throttle and lock accounts on bursts of
+# logins, so overlap never makes more than this many at once (one at --max-inflight 1), and the
+# pacer (conformance.throttle) slows them further once the target refuses one as throttling.
+MINTING_AT_ONCE = 2
 
 
 class TargetSession:
@@ -24,9 +29,10 @@ class TargetSession:
                  embedded_password: str | None = None) -> None:
         self.config = config
         self.profile = profile
-        self.client = UserApiClient(config.channel)
+        self.client = UserApiClient(config.channel, max_inflight=config.max_inflight)
         self.source: TokenSource = make_token_source(config.tokens, self.client, embedded_password)
         self._lock = threading.Lock()
+        self._minting = threading.BoundedSemaphore(min(MINTING_AT_ONCE, config.max_inflight))
         self._checked = False
         self._cause: str | None = None
         self._spare: TokenPair | None = None
@@ -77,7 +83,10 @@ class TargetSession:
         """A refresh token no other check has seen (NeedsFreshTokens when the source is spent)."""
         with self._lock:
             spare, self._spare = self._spare, None
-        return spare or self.source.mint()
+        if spare is not None:
+            return spare
+        with self._minting:
+            return self.source.mint()
 
     def refreshed(self, refresh_token: str, step: str) -> pb.RefreshAccessTokenResponse:
         """A refresh that a check needs as a step, not as its subject: failure is `error`."""
@@ -91,10 +100,11 @@ class TargetSession:
                 ) -> Reply[pb.RefreshAccessTokenResponse]:
         return self.client.refresh(refresh_token, secret=secret)
 
-    def throttling(self) -> Throttling:
-        """Logins refused as throttling so far, and the time spent waiting for them."""
+    def throttling(self, check: str | None = None) -> Throttling:
+        """Logins refused as throttling so far, and the time spent waiting for them (of the run,
+        or of one check's logins)."""
         source = self.source
-        return source.pacer.stats() if isinstance(source, PasswordSource) else Throttling()
+        return source.pacer.stats(check) if isinstance(source, PasswordSource) else Throttling()
 
     def close(self) -> None:
         self.client.close()

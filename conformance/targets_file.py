@@ -12,16 +12,17 @@ __all__ = ["load_targets_file"]
 
 KEYS = {"address", "plaintext", "ca_file", "server_name", "login_email", "login_password_env",
         "token_command", "refresh_token_env", "metadata", "deadline", "reuse_grace", "cert_file",
-        "key_file", "expiry_leeway"}
+        "key_file", "expiry_leeway", "max_inflight"}
 
 
 def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
-                      expiry_leeway: float = 5.0) -> list[Any]:
+                      expiry_leeway: float = 5.0, max_inflight: int = 8) -> list[Any]:
     """The targets of a TOML file; UsageError names the file, the entry and the problem."""
     from conformance.options import (
         TargetConfig,
         client_certificate,
         parse_address,
+        parse_inflight,
         parse_metadata,
         parse_seconds,
         readable_file,
@@ -77,5 +78,9 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
                               positive=False)
         leeway = parse_seconds(entry.get("expiry_leeway", expiry_leeway),
                                where + ": expiry_leeway", positive=False)
-        targets.append(TargetConfig(channel, tokens, grace, leeway))
+        inflight = entry.get("max_inflight", max_inflight)
+        if isinstance(inflight, bool) or not isinstance(inflight, int):  # TOML 8, not "8"
+            raise UsageError(f"{where}: 'max_inflight' must be a whole number")
+        targets.append(TargetConfig(channel, tokens, grace, leeway,
+                                    parse_inflight(inflight, where + ": max_inflight")))
     return targets

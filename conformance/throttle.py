@@ -19,7 +19,7 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
 
-from conformance.client import Reply
+from conformance.client import CURRENT_CHECK, Reply
 from conformance.errors import CannotEvaluate
 
 __all__ = ["MAX_ATTEMPTS", "WAIT_DEADLINES", "LoginPacer", "Throttling", "retry_delay"]
@@ -85,10 +85,18 @@ class LoginPacer:
         self._next_at = 0.0    # no login before this (the pace, or a RetryInfo's delay)
         self._admitted_at: deque[float] = deque(maxlen=RATE_WINDOW)
         self._stats = Throttling()
+        self._by_check: dict[str | None, Throttling] = {}   # the same, per check (CURRENT_CHECK)
 
-    def stats(self) -> Throttling:
+    def stats(self, check: str | None = None) -> Throttling:
+        """What throttling cost the run so far, or only the logins `check` waited for."""
         with self._lock:
-            return self._stats
+            return self._stats if check is None else self._by_check.get(check, Throttling())
+
+    def _count(self, cost: Throttling) -> None:
+        """Under the lock: `cost` for the run and for the current check."""
+        check = CURRENT_CHECK.get()
+        self._stats += cost
+        self._by_check[check] = self._by_check.get(check, Throttling()) + cost
 
     def call(self, login: Callable[[], Reply[M]]) -> Reply[M]:
         """The first answer of `login` that is not throttling, or CannotEvaluate when the target
@@ -141,7 +149,7 @@ class LoginPacer:
                     f"{self._bound}")
             self._next_at = start + self._interval
             if wait > 0:
-                self._stats += Throttling(0, wait)
+                self._count(Throttling(0, wait))
         if wait > 0:
             self._sleep(wait)
         return wait
@@ -153,7 +161,7 @@ class LoginPacer:
 
     def _refused(self, delay: float) -> None:
         with self._lock:
-            self._stats += Throttling(1, 0.0)
+            self._count(Throttling(1, 0.0))
             now = self._clock()
             admitted = self._admitted_at
             spacing = (now - admitted[0]) / len(admitted) if admitted else 0.0

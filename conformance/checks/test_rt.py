@@ -19,7 +19,7 @@ import grpc
 import pytest
 
 from conformance import plugin
-from conformance.client import Reply
+from conformance.client import Reply, carry
 from conformance.errors import CannotEvaluate
 from conformance.expiry import ExpiryClock, start_clock
 from conformance.formats import is_bearer_token, is_vschar_token
@@ -727,18 +727,23 @@ def burst(target: TargetSession, refresh_token: str, size: int) -> list[RefreshR
     replies: list[RefreshReply | None] = [None] * size
 
     def run(index: int) -> None:
-        try:
-            barrier.wait()
-        except threading.BrokenBarrierError:
-            return
-        replies[index] = target.refresh(refresh_token)
+        with step.admit():
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                return
+            replies[index] = target.refresh(refresh_token)
 
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(size)]
-    for thread in threads:
-        thread.start()
-    until = time.monotonic() + BARRIER_TIMEOUT + target.config.channel.deadline + 5
-    for thread in threads:
-        thread.join(max(0.0, until - time.monotonic()))
+    # The burst has the target to itself: no other check's call is in flight during it
+    # (conformance.inflight), whatever --max-inflight is.
+    with target.client.gate.alone() as step:
+        threads = [threading.Thread(target=carry(run), args=(i,), daemon=True)
+                   for i in range(size)]
+        for thread in threads:
+            thread.start()
+        until = time.monotonic() + BARRIER_TIMEOUT + target.config.channel.deadline + 5
+        for thread in threads:
+            thread.join(max(0.0, until - time.monotonic()))
     done = [reply for reply in replies if reply is not None]
     if len(done) != size:
         raise CannotEvaluate(f"only {len(done)} of {size} concurrent refreshes completed")
