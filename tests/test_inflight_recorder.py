@@ -163,7 +163,7 @@ def test_undecodable_bytes_are_recorded_and_keep_their_error(recorded: RecordedT
 
 
 def _reflection_services(channel: grpc.Channel) -> list[str]:
-    stub = reflection_pb2_grpc.ServerReflectionStub(channel)  # type: ignore[no-untyped-call]
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
     request = reflection_pb2.ServerReflectionRequest(list_services="")
     answers = list(stub.ServerReflectionInfo(iter([request]), timeout=5))
     return [service.name for answer in answers
@@ -174,7 +174,7 @@ def test_health_reflection_and_unknown_methods_are_recorded() -> None:
     recorder = InflightRecorder()
     with ReferenceServer(ServerOptions(password=PASSWORD), interceptors=[recorder]) as server, \
             grpc.insecure_channel(server.address) as channel:
-        health = health_pb2_grpc.HealthStub(channel)  # type: ignore[no-untyped-call]
+        health = health_pb2_grpc.HealthStub(channel)
         answer: Any = health.Check(health_pb2.HealthCheckRequest(), timeout=5)
         assert answer.status == health_pb2.HealthCheckResponse.SERVING
         assert "user_api.v1.UserApiService" in _reflection_services(channel)
