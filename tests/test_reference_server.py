@@ -153,3 +153,31 @@ def test_reuse_grace_accepts_a_rotated_out_token_only_inside_the_window() -> Non
 def test_flavor_declares_its_grace_window() -> None:
     options = ServerOptions(flavors=frozenset({"reuse-grace-1s"}), reuse_grace=0.2)
     assert options.reuse_grace == 1.0
+
+
+def _replay_then_other_family(flavors: frozenset[str]) -> tuple[bool, bool, list[bool]]:
+    """Two logins (families A and B); A refreshed, then A's first token replayed. Whether A's
+    successor and B's token still refresh, and whether each access token still serves GetMe."""
+    with ReferenceServer(ServerOptions(password=PASSWORD, flavors=flavors)) as server:
+        api = UserApiClient(ChannelSettings(server.address, plaintext=True, deadline=5))
+        access_a, first_a = login(api, server)
+        access_b, first_b = login(api, server)
+        refreshed = api.refresh(first_a)
+        assert refreshed.ok and refreshed.response is not None
+        successor = refreshed.response.auth_token
+        assert api.refresh(first_a).code is grpc.StatusCode.UNAUTHENTICATED  # the replay
+        other_family = api.refresh(first_b).ok
+        own_family = api.refresh(successor.refresh_token).ok
+        access = [api.get_me(f"Bearer {token}").ok
+                  for token in (access_a, access_b, successor.token)]
+        api.close()
+    return own_family, other_family, access
+
+
+def test_flavor_reuse_revokes_every_family_of_the_user() -> None:
+    own, other, access = _replay_then_other_family(frozenset({"reuse-revokes-every-family"}))
+    assert (own, other) == (False, False)
+    assert access == [True, True, True]  # only refresh families are revoked
+    # Without the flavour the replay revokes its own family only (RT-22's scope).
+    own, other, access = _replay_then_other_family(frozenset())
+    assert (own, other) == (False, True) and access == [True, True, True]

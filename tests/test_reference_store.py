@@ -38,3 +38,25 @@ def test_rotations_on_a_file_database_do_not_wait_for_the_disk(tmp_path: Path) -
         assert store.rotate("token-0", "token-x").outcome is RotationOutcome.REUSED
     finally:
         store.close()
+
+
+def test_reuse_revokes_every_family_of_the_user_only_when_asked() -> None:
+    """Flavour reuse-revokes-every-family: a replay revokes the user's other families too, and
+    no other user's; without the flag only the replayed token's family."""
+    for every_family in (True, False):
+        store = Store()
+        try:
+            user = store.seed_user("qa@example.com", "a-password-of-the-test", {})
+            other_user = store.seed_user("other@example.com", "a-password-of-the-test", {})
+            store.add_refresh_token("a-0", user.uuid, "family-a")
+            store.add_refresh_token("b-0", user.uuid, "family-b")
+            store.add_refresh_token("c-0", other_user.uuid, "family-c")
+            assert store.rotate("a-0", "a-1").outcome is RotationOutcome.ROTATED
+            replay = store.rotate("a-0", "a-x", revoke_user_families=every_family)
+            assert replay.outcome is RotationOutcome.REUSED
+            assert store.rotate("a-1", "a-2").outcome is RotationOutcome.REVOKED
+            assert store.rotate("b-0", "b-1").outcome is (
+                RotationOutcome.REVOKED if every_family else RotationOutcome.ROTATED)
+            assert store.rotate("c-0", "c-1").outcome is RotationOutcome.ROTATED
+        finally:
+            store.close()

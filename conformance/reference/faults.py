@@ -327,6 +327,11 @@ FLAVORS: dict[str, Flavor] = {
                "skip)."),
         Flavor("reflection-proto2", "Reflection describes the contract's file with syntax "
                "proto2: the same fields, numbers and JSON names."),
+        # Stricter than RFC 9700 §4.14.2's family scope (RT-22 names it); no check replays while
+        # another check's family is live today, so RT-22 does not notice and nothing warns.
+        Flavor("reuse-revokes-every-family", "On reuse (a rotated-out refresh token replayed "
+               "past any grace) every refresh token family of the user is revoked, not only the "
+               "replayed one's; access tokens already issued stay valid."),
         Flavor("jwt-access-tokens-es256", "Access tokens are ES256 JWTs (a P-256 key) with iat, "
                "exp, sub and a 256-bit jti: no shared secret to guess (RT-23 skips them)."),
     )

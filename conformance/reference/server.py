@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,7 +80,10 @@ UNDECLARED_REUSE_GRACE = 3.0
 class ReferenceServer:
     """The three RPCs plus health checking and reflection, on 127.0.0.1."""
 
-    def __init__(self, options: ServerOptions | None = None) -> None:
+    def __init__(self, options: ServerOptions | None = None,
+                 interceptors: Sequence[grpc.ServerInterceptor[Any, Any]] = ()) -> None:
+        """`interceptors` are extra gRPC server interceptors, for self-tests that watch the
+        calls (tests/helpers/inflight.py); none by default, and none change a behaviour."""
         self.options = options or ServerOptions()
         self.store = Store(self.options.db)
         self.user: StoredUser = self.store.seed_user(
@@ -100,7 +103,7 @@ class ReferenceServer:
         grpc_options = [("grpc.max_receive_message_length", SMALL_MESSAGE_LIMIT)] \
             if "small-message-limit" in behaviour.flavors else []
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS),
-                                   options=grpc_options)
+                                   options=grpc_options, interceptors=list(interceptors))
         self.servicer = UserApiServicer(self.store, behaviour)
         if "refresh-accepts-wire-garbage" in behaviour.faults:
             _add_with_lenient_refresh_decoding(self.servicer, self._server)

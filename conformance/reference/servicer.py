@@ -292,7 +292,8 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                 gap=CONTENDED_GAP if racing else 0.02,
                 detect_reuse=not self.fault("reuse-not-detected"), rotate=not (not_rotated or kept),
                 revoke_successor_only=self.fault("reuse-revokes-only-the-successor"),
-                family_is_token=self.fault("reuse-revokes-the-family-named-by-the-token"))
+                family_is_token=self.fault("reuse-revokes-the-family-named-by-the-token"),
+                revoke_user_families=self.flavor("reuse-revokes-every-family"))
         finally:
             self._in_flight.discard(presented)
         if rotation.outcome is RotationOutcome.UNKNOWN:

@@ -174,14 +174,15 @@ class Store:
     def rotate(self, token: str, successor: str, *, reuse_grace: float = 0.0,
                atomic: bool = True, detect_reuse: bool = True, rotate: bool = True,
                revoke_successor_only: bool = False, family_is_token: bool = False,
-               gap: float = 0.02) -> Rotation:
+               revoke_user_families: bool = False, gap: float = 0.02) -> Rotation:
         """Spend a refresh token and store its successor: exactly one caller wins, a replay
         revokes the family.
 
         Check, spend and successor insert are one transaction under the connection lock,
         so concurrent callers with the same token get exactly one success, and a loser
         (which is indistinguishable from a replay, RFC 9700 §4.14.2) revokes the family
-        after the successor exists. The keyword flags exist only for the named faults.
+        after the successor exists. The keyword flags exist only for the named faults and
+        flavours (revoke_user_families: flavour reuse-revokes-every-family).
         """
         token_hash = hash_token(token)
         if not atomic:
@@ -215,6 +216,9 @@ class Store:
                         "rowid = (SELECT MIN(rowid) FROM refresh_tokens WHERE family_id = ? AND "
                         "rowid > (SELECT rowid FROM refresh_tokens WHERE token_hash = ?))",
                         (token_hash, family_id, token_hash))
+                elif revoke_user_families:  # flavour reuse-revokes-every-family
+                    self._db.execute("UPDATE refresh_tokens SET state = 'revoked' "
+                                     "WHERE user_uuid = ?", (user_uuid,))
                 elif detect_reuse:
                     # fault reuse-revokes-the-family-named-by-the-token: the replayed token's
                     # hash taken for its family's id (which only the family's first token has)
