@@ -218,10 +218,10 @@ class Overlap:
             if first[item.nodeid].ending not in RERUN_ENDINGS:
                 continue
             final[item.nodeid] = self._alone(group, item)
-            report.rerun_alone.append(item.name)
+            report.rerun_alone.append(_name(group, item))
             if final[item.nodeid].ending != first[item.nodeid].ending:
-                differed.append(f"{item.name} ended {first[item.nodeid].ending} overlapped and "
-                                f"{final[item.nodeid].ending} alone")
+                differed.append(f"{_name(group, item)} ended {first[item.nodeid].ending} side "
+                                f"by side and {final[item.nodeid].ending} alone")
         if differed:
             self._serial.add(group.label)
             report.serial_from = self._phase_names.get(group.phase, str(group.phase))
@@ -230,7 +230,7 @@ class Overlap:
             for item in group.items:
                 if first[item.nodeid].ending not in RERUN_ENDINGS:
                     final[item.nodeid] = self._alone(group, item)
-                    report.rerun_alone.append(item.name)
+                    report.rerun_alone.append(_name(group, item))
         group.final = final
         return final
 
@@ -238,3 +238,8 @@ class Overlap:
         """Run `item`'s body again with nothing else of its phase in flight to its target."""
         return self._pools[group.label].submit(
             self._attempt, item, group.properties[item.nodeid]).result()
+
+
+def _name(group: _Group, item: pytest.Item) -> str:
+    """The check's name without its target (the report names that already)."""
+    return item.name.replace(f"[{group.label}]", "").replace(f"[{group.label}-", "[")
