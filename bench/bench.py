@@ -87,14 +87,26 @@ def target_args(address: str) -> list[str]:
 
 def wall_row(args: list[str], runs: int) -> dict[str, Any]:
     """Median wall time of `runs` suite runs with `args`; RPCs and verdict of the last one."""
-    times: list[float] = []
-    results: dict[str, Any] = {}
+    return wall_rows({"": args}, runs)[""]
+
+
+def wall_rows(variants: dict[str, list[str]], runs: int) -> dict[str, dict[str, Any]]:
+    """wall_row of each variant's args, their runs interleaved (on a busy machine the load
+    drifts between runs: variants run back to back see the same), with each one's outcomes."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    results: dict[str, dict[str, Any]] = {}
     for _ in range(runs):
-        elapsed, results, _ = run_suite(*args)
-        times.append(elapsed)
-    target = results["targets"][0]
-    return {"wall_s": round(statistics.median(times), 2), "rpcs": target.get("rpc_count", {}),
-            "verdict": target["verdict"], "critical_path": path_summary(target)}
+        for name, args in variants.items():
+            elapsed, results[name], _ = run_suite(*args)
+            times[name].append(elapsed)
+    rows = {}
+    for name in variants:
+        target = results[name]["targets"][0]
+        rows[name] = {"wall_s": round(statistics.median(times[name]), 2),
+                      "rpcs": target.get("rpc_count", {}), "verdict": target["verdict"],
+                      "critical_path": path_summary(target),
+                      "outcomes": {row["id"]: row["outcome"] for row in target["requirements"]}}
+    return rows
 
 
 def path_summary(target: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +145,73 @@ def print_critical_paths(rows: dict[str, Any]) -> None:
               f"{path['seconds']:>6}s {path['at_latency_s']:>7}s  {path['latency_s']}s")
     for name, row in rows.items():
         print(f"{name}: longest chain per phase {row['critical_path']['longest']}")
+
+
+# Issue 17's view: each row of the critical-path table run serially and overlapped (the suite's
+# default), the two differing only by these args; the targets are the overlapped run's wall time.
+OVERLAP_MODES: dict[str, tuple[str, ...]] = {"serial": ("--max-inflight", "1"), "overlapped": ()}
+ISSUE17_TARGETS = {"quick@0ms": 1.5, "standard@0ms": 2.0, "quick@50ms": 5.0,
+                   "standard@50ms": 6.0}
+
+
+def overlap_runs(runs: int) -> dict[str, dict[str, dict[str, Any]]]:
+    """Quick and standard at 0 and 50 ms, each in every mode of OVERLAP_MODES (wall_rows)."""
+    measured: dict[str, dict[str, dict[str, Any]]] = {}
+    for latency in PATH_LATENCIES_MS:
+        with reference_process(latency_ms=latency) as address:
+            for profile in ("quick", "standard"):
+                base = [*target_args(address), "--profile", profile]
+                measured[f"{profile}@{latency}ms"] = wall_rows(
+                    {mode: [*base, *args] for mode, args in OVERLAP_MODES.items()}, runs)
+    return measured
+
+
+def overlap_table(measured: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Issue 17's table from overlap_runs: one overlap_row per run."""
+    return {name: overlap_row(name, modes) for name, modes in measured.items()}
+
+
+def overlap_row(name: str, modes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One row of issue 17's table from wall_rows' serial and overlapped rows: each mode's wall
+    time, critical path and RPCs; whether the overlapped run meets the target and gives every
+    outcome of the serial run; where not, what holds its path (each phase's longest chain)."""
+    row: dict[str, Any] = {}
+    for mode, measured in modes.items():
+        path = measured["critical_path"]
+        row[mode] = {"wall_s": measured["wall_s"], "round_trips": path["round_trips"],
+                     "path_s": path["seconds"], "rpcs": path["rpcs"],
+                     "verdict": measured["verdict"]}
+    overlapped = modes["overlapped"]
+    serial_outcomes = modes.get("serial", overlapped)["outcomes"]
+    row["differing_outcomes"] = {
+        rid: [serial_outcomes.get(rid), outcome] for rid, outcome in
+        sorted(overlapped["outcomes"].items()) if serial_outcomes.get(rid) != outcome}
+    row["target_s"] = ISSUE17_TARGETS.get(name)
+    row["met"] = row["target_s"] is not None and overlapped["wall_s"] <= row["target_s"] \
+        and not row["differing_outcomes"]
+    if not row["met"]:
+        row["holding"] = overlapped["critical_path"]["longest"]
+    return row
+
+
+def print_overlap(rows: dict[str, Any]) -> None:
+    """Issue 17's table: serial against overlapped, and whether the target is met."""
+    print(f"{'issue 17':<14} {'mode':<11} {'wall':>7} {'path rt':>8} {'path s':>7} {'rpcs':>5}"
+          f"  target")
+    for name, row in rows.items():
+        for mode in OVERLAP_MODES:
+            if mode not in row:
+                continue
+            one = row[mode]
+            verdict = "" if mode != "overlapped" else \
+                f"<={row['target_s']}s {'met' if row['met'] else 'NOT met'}"
+            print(f"{name:<14} {mode:<11} {one['wall_s']:>6}s {one['round_trips']:>8} "
+                  f"{one['path_s']:>6}s {one['rpcs']:>5}  {verdict}")
+        if row["differing_outcomes"]:
+            print(f"{name}: outcomes differ from the serial run's (serial, overlapped): "
+                  f"{row['differing_outcomes']}")
+        if not row["met"]:
+            print(f"{name}: held by the longest chain per phase {row['holding']}")
 
 
 def fuzz_tokens(address: str, profile: str) -> list[str]:
@@ -213,10 +292,17 @@ def main() -> int:
     parser.add_argument("--fuzz-only", action="store_true", help="only the fuzz throughput")
     parser.add_argument("--critical-path-only", action="store_true",
                         help="only quick and standard at 0 and 50 ms, with their critical path")
+    parser.add_argument("--overlap-only", action="store_true",
+                        help="only issue 17's table: those four runs serial and overlapped")
     args = parser.parse_args()
     if args.critical_path_only:
         paths = critical_path_rows(args.runs)
         print_critical_paths(paths)
+        return 0
+    if args.overlap_only:
+        overlap = overlap_table(overlap_runs(args.runs))
+        print_overlap(overlap)
+        write_results(args.runs, None, overlap)
         return 0
     rows: dict[str, Any] = {}
     profiles = () if args.fuzz_only else ("quick", "standard", *(
@@ -225,8 +311,11 @@ def main() -> int:
         rows[profile] = wall_row(["--profile", profile], args.runs)
     for profile in FUZZ_PROFILES:
         rows[f"fuzz@{profile}"] = fuzz_throughput(profile, max(args.runs, FUZZ_RUNS))
-    paths = critical_path_rows(args.runs) if not args.fuzz_only else {}
+    measured = overlap_runs(args.runs) if not args.fuzz_only else {}
+    # The overlapped runs are the critical-path rows (the suite's default), not run twice.
+    paths = {name: modes["overlapped"] for name, modes in measured.items()}
     rows.update(paths)   # quick@50ms and standard@50ms among them, with their targets
+    overlap = overlap_table(measured)
     print(f"{'measurement':<16} {'value':>10} {'target':>8}  rpcs (total; by family)")
     for name, row in rows.items():
         if name.startswith("fuzz@"):
@@ -244,12 +333,31 @@ def main() -> int:
               f"{rpcs.get('total', '?')}; {rpcs.get('by_family', {})} [{row['verdict']}]")
     if paths:
         print_critical_paths(paths)
-    out = ROOT / "reports" / "bench.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"runs": args.runs, "fuzz_runs": max(args.runs, FUZZ_RUNS),
-                              "targets": TARGETS, "results": rows}, indent=2) + "\n")
-    print(f"written: {out}")
+    if overlap:
+        print_overlap(overlap)
+    write_results(args.runs, rows, overlap)
     return 0
+
+
+def write_results(runs: int, rows: dict[str, Any] | None, overlap: dict[str, Any],
+                  out: Path = ROOT / "reports" / "bench.json") -> None:
+    """reports/bench.json: the measurements, and issue 17's table under a key of its own. Without
+    `rows` (--overlap-only) only that key is replaced, the file's other measurements kept."""
+    data: dict[str, Any] = {}
+    if rows is None:
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(out.read_text())
+    else:
+        rows = {name: {key: value for key, value in row.items() if key != "outcomes"}
+                for name, row in rows.items()}  # compared in issue 17's table; too long to keep
+        data = {"runs": runs, "fuzz_runs": max(runs, FUZZ_RUNS), "targets": TARGETS,
+                "results": rows}
+    data["issue17"] = {"runs": runs, "targets": ISSUE17_TARGETS,
+                       "modes": {mode: list(args) for mode, args in OVERLAP_MODES.items()},
+                       "rows": overlap}
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

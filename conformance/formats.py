@@ -2,9 +2,6 @@
 
 import re
 
-import phonenumbers
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-
 __all__ = [
     "did_method_specific_id",
     "has_control_characters",
@@ -126,6 +123,9 @@ def is_email(value: object) -> bool:
     """
     if not isinstance(value, str):
         return False
+    # Imported on first use (as phonenumbers below): a run that judges no field never needs it.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(
             _without_special_use_tld(value),
@@ -148,6 +148,8 @@ def _without_special_use_tld(address: str) -> str:
     # .invalid, ...) whatever its options: a policy about deliverability, not
     # syntax. Such a final label is an ordinary LDH label, so the address is
     # judged with it replaced by "test", which test_environment allows.
+    from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
     local, at, domain = address.rpartition("@")
     head, dot, last = domain.rpartition(".")
     if at and last.lower() in SPECIAL_USE_DOMAIN_NAMES:
@@ -169,6 +171,8 @@ def is_phone(value: object) -> bool:
     """
     if not isinstance(value, str) or _PHONE_SHAPE.fullmatch(value) is None:
         return False
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:

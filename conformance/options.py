@@ -17,7 +17,6 @@ from conformance.client import ChannelSettings
 from conformance.errors import UsageError
 from conformance.nightly.expectations import ExpectedFailures
 from conformance.profiles import DEFAULT_PROFILE, PROFILES, Profile
-from conformance.reference.faults import FAULTS, FLAVORS
 
 __all__ = ["OPTIONS", "RunSettings", "TargetConfig", "TokenSourceSpec", "add_options",
            "settings_from"]
@@ -353,11 +352,16 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
     flavors = frozenset(get("conformance_reference_flavors"))
     if (faults or flavors) and targets:
         raise UsageError("--reference-fault/--reference-flavor apply only without --target")
-    unknown_switches = sorted((faults - FAULTS.keys()) | (flavors - FLAVORS.keys()))
-    if unknown_switches:
-        raise UsageError("--reference-fault/--reference-flavor: unknown "
-                         f"{', '.join(unknown_switches)} (python -m conformance.reference "
-                         "--list-faults lists them)")
+    if faults or flavors:
+        # Importing the fault table imports the whole reference server (its package does):
+        # only a run that names a fault or flavour pays for it here.
+        from conformance.reference.faults import FAULTS, FLAVORS
+
+        unknown_switches = sorted((faults - FAULTS.keys()) | (flavors - FLAVORS.keys()))
+        if unknown_switches:
+            raise UsageError("--reference-fault/--reference-flavor: unknown "
+                             f"{', '.join(unknown_switches)} (python -m conformance.reference "
+                             "--list-faults lists them)")
     expected = None
     if get("conformance_expected_failures"):
         from conformance.nightly.expectations import load

@@ -1,13 +1,19 @@
-"""JSON Schema validation of responses in canonical proto3 JSON form (CT-04)."""
+"""JSON Schema validation of responses in canonical proto3 JSON form (CT-04).
+
+jsonschema and referencing are imported on first use: a run that judges no field (`--only`
+without CT-04 or FT) never pays for them."""
+
+from __future__ import annotations
 
 import functools
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
-from referencing import Registry, Resource
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+    from referencing import Registry, Resource
 
 from conformance.data import data_dir
 from conformance.formats import is_absolute_uri, is_did, is_email
@@ -45,6 +51,8 @@ def format_checker() -> FormatChecker:
     Starting empty keeps the verdict independent of which optional packages
     jsonschema finds (its "uri" needs rfc3987) and aligned with the FT checks.
     """
+    from jsonschema import FormatChecker
+
     checker = FormatChecker(formats=())
     checker.checks("email")(_string_format(is_email))
     checker.checks("uri")(_string_format(is_absolute_uri))
@@ -55,6 +63,8 @@ def format_checker() -> FormatChecker:
 @functools.cache
 def load_registry() -> Registry[Any]:
     """Return a registry of every ``*.schema.json`` in SCHEMA_DIR, keyed by its ``$id``."""
+    from referencing import Registry, Resource
+
     resources: list[tuple[str, Resource[Any]]] = []
     for path in sorted(SCHEMA_DIR.glob("*.schema.json")):
         contents = json.loads(path.read_text(encoding="utf-8"))
@@ -71,6 +81,8 @@ def validator_for(message_name: str) -> Draft202012Validator:
         allowed = ", ".join(sorted(MESSAGE_SCHEMAS))
         raise ValueError(f"no schema for message {message_name!r}; known: {allowed}") from None
     schema = json.loads((SCHEMA_DIR / file_name).read_text(encoding="utf-8"))
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema, registry=load_registry(), format_checker=format_checker())
 
 

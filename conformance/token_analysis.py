@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import jwt
-
 __all__ = ["Estimate", "estimate_entropy", "parse_jws"]
 
 
@@ -18,6 +16,8 @@ def parse_jws(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Header and claims of a JWT in JWS compact form, unverified; None for anything else."""
     if token.count(".") != 2:
         return None
+    import jwt  # lazily: PyJWT imports cryptography, and opaque tokens never need it
+
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})

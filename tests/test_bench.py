@@ -91,3 +91,60 @@ def test_the_load_benchmark_s_plain_loop_runs() -> None:
             assert module.plain_loop(address, 2, 0.5) > 0
     finally:
         sys.path.remove(str(path))
+
+
+def _measured(wall_s: float, round_trips: int, outcomes: dict[str, str]) -> dict[str, Any]:
+    """A row of wall_rows, as a suite run with that wall time and critical path gives it."""
+    return {"wall_s": wall_s, "rpcs": {"total": 600}, "verdict": "conformant", "outcomes": outcomes,
+            "critical_path": {"round_trips": round_trips, "seconds": round_trips * 0.05,
+                              "rpcs": 600, "latency_s": 0.05, "at_latency_s": 0.0,
+                              "longest": {"ordinary": [24, "test_rt15_issued_tokens[x]"],
+                                          "fields": [3, "test_ct04_schema[x]"]}}}
+
+
+def test_issue17_s_table_compares_serial_and_overlapped_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Canned runs (no suite run): a target met, one missed with what holds its path, and an
+    overlapped run whose outcomes differ from the serial one's, which misses the target."""
+    bench = _bench()
+    assert set(bench.OVERLAP_MODES) == {"serial", "overlapped"}
+    assert bench.OVERLAP_MODES["overlapped"] == ()   # the suite's default
+    same = {"RT-01": "pass", "RT-17": "skip"}
+    table = bench.overlap_table({
+        "quick@0ms": {"serial": _measured(3.8, 60, same), "overlapped": _measured(1.4, 30, same)},
+        "standard@50ms": {"serial": _measured(19.8, 81, same),
+                          "overlapped": _measured(6.5, 40, same)},
+        "standard@0ms": {"serial": _measured(3.9, 60, same),
+                         "overlapped": _measured(1.2, 30, {**same, "RT-01": "fail"})},
+    })
+    assert table["quick@0ms"]["met"] and "holding" not in table["quick@0ms"]
+    assert table["quick@0ms"]["overlapped"] == {"wall_s": 1.4, "round_trips": 30, "path_s": 1.5,
+                                                "rpcs": 600, "verdict": "conformant"}
+    assert table["quick@0ms"]["serial"]["wall_s"] == 3.8
+    missed = table["standard@50ms"]
+    assert not missed["met"] and missed["target_s"] == 6.0
+    assert missed["holding"]["ordinary"] == [24, "test_rt15_issued_tokens[x]"]
+    differing = table["standard@0ms"]
+    assert not differing["met"] and differing["differing_outcomes"] == {"RT-01": ["pass", "fail"]}
+
+    bench.print_overlap(table)
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    assert any(line.startswith("quick@0ms") and "overlapped" in line and " met" in line
+               and "1.4s" in line for line in lines)
+    assert any(line.startswith("quick@0ms") and "serial" in line and "3.8s" in line
+               for line in lines)
+    assert "standard@50ms: held by the longest chain per phase" in printed
+    assert "test_rt15_issued_tokens[x]" in printed
+    assert "standard@0ms: outcomes differ" in printed and "NOT met" in printed
+
+    out = tmp_path / "bench.json"
+    out.write_text('{"runs": 3, "results": {"quick": {"wall_s": 3.8}}}')
+    bench.write_results(1, None, table, out)   # --overlap-only keeps the other measurements
+    import json
+    written = json.loads(out.read_text())
+    assert written["results"] == {"quick": {"wall_s": 3.8}}
+    assert written["issue17"]["rows"]["quick@0ms"]["met"] is True
+    assert written["issue17"]["modes"]["serial"] == ["--max-inflight", "1"]
+    bench.write_results(1, {"quick": _measured(3.8, 60, same)}, table, out)
+    assert "outcomes" not in json.loads(out.read_text())["results"]["quick"]

@@ -6,12 +6,15 @@ never spend each other's tokens and can run in any order or in parallel.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import secrets
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -434,7 +437,7 @@ def test_rt15_issued_tokens_resist_guessing(target: TargetSession) -> None:
     access and refresh tokens from RefreshAccessToken, one refresh per fresh login, all tokens
     are distinct, each is at least 16 bytes, and the part that varies carries an estimated 96 bits
     or more, for each kind. See `estimate_entropy` for the estimator."""
-    sample = issued_sample(target, target.profile.entropy_sample)
+    sample = issued_sample(target)
     everything = [token for tokens in sample.values() for token in tokens]
     repeated = [token for token, count in Counter(everything).items() if count > 1]
     ensure(not repeated, "Issued tokens repeat",
@@ -457,7 +460,7 @@ def test_rt16_issued_tokens_carry_160_bits(target: TargetSession) -> None:
     """RT-16: the estimated entropy of the varying part of issued access and refresh tokens is
     160 bits or more, for each kind (RFC 6749 §10.10, 2^-160). Same sample and estimator as
     RT-15."""
-    for kind, tokens in issued_sample(target, target.profile.entropy_sample).items():
+    for kind, tokens in issued_sample(target).items():
         estimate = estimate_entropy(tokens)
         ensure(estimate.bits >= SHOULD_BITS, "Issued tokens carry less than 160 bits",
                expected=f"at least {SHOULD_BITS:g} bits estimated in what varies across {kind} "
@@ -787,20 +790,70 @@ def refreshed_jwt(target: TargetSession,
 
 
 # Helpers: guessing estimate (RT-15, RT-16) ----------------------------------------------------
-def issued_sample(target: TargetSession, size: int) -> dict[str, list[str]]:
-    """`size` access and refresh tokens issued by RefreshAccessToken, one refresh per fresh login:
-    a repeat within one family is RT-02's concern, a repeat across families is guessable."""
-    sample: dict[str, list[str]] = {"access": [], "refresh": []}
-    for _ in range(size):
+# RT-15 and RT-16 judge one sample per target, gathered once by whichever asks first (as
+# conformance.samples gathers its own): a failure to gather is each one's, with the same cause.
+_ISSUED: weakref.WeakKeyDictionary[TargetSession, dict[str, list[str]] | Exception] = \
+    weakref.WeakKeyDictionary()
+_ISSUED_LOCKS: weakref.WeakKeyDictionary[TargetSession, threading.Lock] = \
+    weakref.WeakKeyDictionary()
+_ISSUED_LOCKS_LOCK = threading.Lock()
+# Pairs (login, refresh) in flight while gathering: the sample's chain of round trips shrinks by
+# this factor; the client bounds logins in flight to a target on its own.
+ISSUED_THREADS = 4
+
+
+def issued_sample(target: TargetSession) -> dict[str, list[str]]:
+    """The profile's `entropy_sample` access and refresh tokens issued by RefreshAccessToken, one
+    refresh per fresh login (a repeat within one family is RT-02's concern, a repeat across
+    families is guessable), in a fixed order; gathered once per target."""
+    with _ISSUED_LOCKS_LOCK:
+        lock = _ISSUED_LOCKS.setdefault(target, threading.Lock())
+    with lock:  # per target: another target's checks do not wait for this one's sample
+        cached = _ISSUED.get(target)
+        if cached is None:
+            try:
+                cached = _gather_issued(target, target.profile.entropy_sample)
+            except Exception as error:  # a cause to repeat to both checks, not a suite crash
+                cached = error
+            _ISSUED[target] = cached
+    if isinstance(cached, Exception):
+        raise cached
+    return cached
+
+
+def _gather_issued(target: TargetSession, size: int) -> dict[str, list[str]]:
+    """`size` (access, refresh) pairs, ISSUED_THREADS at a time, each task in a copy of the
+    caller's context (the client attributes calls to the check through a contextvar), in index
+    order. The first failure by index is raised; once a pair has failed no login is started."""
+    failed = threading.Event()
+    with ThreadPoolExecutor(max_workers=max(1, min(ISSUED_THREADS, size)),
+                            thread_name_prefix="issued-sample") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, _issued_pair, target, failed)
+                   for _ in range(size)]
+    for future in futures:  # the pool has finished them all
+        error = future.exception()
+        if error is not None:
+            raise error
+    pairs = [pair for pair in (future.result() for future in futures) if pair is not None]
+    return {"access": [access for access, _ in pairs], "refresh": [refresh for _, refresh in pairs]}
+
+
+def _issued_pair(target: TargetSession, failed: threading.Event) -> tuple[str, str] | None:
+    """One fresh login's refresh: (access token, refresh token); None when another pair has
+    already failed (the sample cannot be judged: no more logins for it)."""
+    if failed.is_set():
+        return None
+    try:
         tokens = target.fresh_tokens()
         issued = target.refreshed(tokens.refresh_token, "refresh a freshly minted token").auth_token
         if not issued.token:
             raise CannotEvaluate("precondition failed: a refresh returned no access token "
                                  "(see RT-01)")
-        sample["access"].append(issued.token)
-        # Without rotation the refresh token in use is still the minted one.
-        sample["refresh"].append(issued.refresh_token or tokens.refresh_token)
-    return sample
+    except BaseException:
+        failed.set()
+        raise
+    # Without rotation the refresh token in use is still the minted one.
+    return issued.token, issued.refresh_token or tokens.refresh_token
 
 
 def describe_sample(sample: dict[str, list[str]]) -> str:
