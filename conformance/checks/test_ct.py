@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import threading
 
 import pytest
 from google.protobuf.message import DecodeError
@@ -116,6 +117,7 @@ def test_ct06_non_loopback_target_uses_tls(target: TargetSession) -> None:
 
 # CT-07/CT-08: the target's description of the API, read once per target by reflection.
 REFLECTED: dict[str, Reflected | str] = {}
+REFLECTING = threading.Lock()
 
 
 @pytest.mark.requirement("CT-07")
@@ -171,15 +173,18 @@ def judge_drift(target: TargetSession, request: pytest.FixtureRequest, category:
 def reflected_description(target: TargetSession) -> Reflected:
     """What the target's reflection describes (read once per target); `skip` with the reason
     when it describes nothing of the contract."""
-    if target.label not in REFLECTED:
-        channel = target.config.channel
-        try:
-            REFLECTED[target.label] = reflect(target.client.channel, SERVICE,
-                                              deadline=channel.deadline,
-                                              metadata=channel.metadata)
-        except NotDescribed as error:
-            REFLECTED[target.label] = str(error)
-    known = REFLECTED[target.label]
+    with REFLECTING:  # CT-07 and CT-08 may ask at once (conformance.overlap): one reads it
+        if target.label not in REFLECTED:
+            channel = target.config.channel
+            # Reflection's calls (one after another) count against --max-inflight as any other.
+            with target.client.gate.slot():
+                try:
+                    REFLECTED[target.label] = reflect(target.client.channel, SERVICE,
+                                                      deadline=channel.deadline,
+                                                      metadata=channel.metadata)
+                except NotDescribed as error:
+                    REFLECTED[target.label] = str(error)
+        known = REFLECTED[target.label]
     if isinstance(known, str):
         pytest.skip(known)
     return known

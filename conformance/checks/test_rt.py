@@ -32,7 +32,7 @@ from conformance.redact import redact, show_authorization
 from conformance.samples import IssuedToken, issued_tokens, sampled
 from conformance.target import TargetSession
 from conformance.token_analysis import estimate_entropy, parse_jws
-from conformance.tokens import TokenPair
+from conformance.tokens import NeedsFreshTokens, TokenPair
 from conformance.violations import ensure, ensure_status, violation
 from conformance.weak_secrets import (
     HMAC_ALGS,
@@ -791,7 +791,9 @@ def refreshed_jwt(target: TargetSession,
 
 # Helpers: guessing estimate (RT-15, RT-16) ----------------------------------------------------
 # RT-15 and RT-16 judge one sample per target, gathered once by whichever asks first (as
-# conformance.samples gathers its own): a failure to gather is each one's, with the same cause.
+# conformance.samples gathers its own). A spent static token is each one's, with the same cause;
+# any other failure is not kept: the next to ask gathers anew, so that a check run again alone
+# (conformance.overlap) is judged on a sample of its own run, not on what its neighbours spoilt.
 _ISSUED: weakref.WeakKeyDictionary[TargetSession, dict[str, list[str]] | Exception] = \
     weakref.WeakKeyDictionary()
 _ISSUED_LOCKS: weakref.WeakKeyDictionary[TargetSession, threading.Lock] = \
@@ -813,7 +815,7 @@ def issued_sample(target: TargetSession) -> dict[str, list[str]]:
         if cached is None:
             try:
                 cached = _gather_issued(target, target.profile.entropy_sample)
-            except Exception as error:  # a cause to repeat to both checks, not a suite crash
+            except NeedsFreshTokens as error:  # a cause to repeat to both checks
                 cached = error
             _ISSUED[target] = cached
     if isinstance(cached, Exception):
@@ -822,11 +824,21 @@ def issued_sample(target: TargetSession) -> dict[str, list[str]]:
 
 
 def _gather_issued(target: TargetSession, size: int) -> dict[str, list[str]]:
-    """`size` (access, refresh) pairs, ISSUED_THREADS at a time, each task in a copy of the
-    caller's context (the client attributes calls to the check through a contextvar), in index
-    order. The first failure by index is raised; once a pair has failed no login is started."""
+    """`size` (access, refresh) pairs, ISSUED_THREADS at a time; when that fails, one pair after
+    another, as a serial run gathers them: a server that logs the user out of other sessions on
+    a refresh (RT-22's concern, not RT-15's) spoils pairs gathered side by side."""
+    try:
+        return _gather_pairs(target, size, ISSUED_THREADS)
+    except CannotEvaluate:
+        return _gather_pairs(target, size, 1)
+
+
+def _gather_pairs(target: TargetSession, size: int, threads: int) -> dict[str, list[str]]:
+    """`size` (access, refresh) pairs, `threads` at a time, each task in a copy of the caller's
+    context (the client attributes calls to the check through a contextvar), in index order. The
+    first failure by index is raised; once a pair has failed no login is started."""
     failed = threading.Event()
-    with ThreadPoolExecutor(max_workers=max(1, min(ISSUED_THREADS, size)),
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, size)),
                             thread_name_prefix="issued-sample") as pool:
         futures = [pool.submit(contextvars.copy_context().run, _issued_pair, target, failed)
                    for _ in range(size)]
