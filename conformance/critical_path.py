@@ -1,7 +1,9 @@
-"""The critical path of a run: what it would cost if independent checks overlapped (issue 17).
+"""The critical path of a run: the least it can cost when independent checks overlap (issue 17;
+conformance.overlap runs them so, and the benchmark prints this path next to the wall time).
 
-The client stamps every call with its start and end (time.monotonic) and the plugin keeps, per
-target, each check's calls (its pytest nodeid, its run phase, whether it used the shared sample).
+The client stamps every call with its start and end (time.monotonic) and the check that made it
+(client.CURRENT_CHECK, whichever thread made it), and the plugin keeps, per target, each check's
+calls (its pytest nodeid, its run phase, whether it used the shared sample).
 From that record `critical_path` computes, per target, the longest chain of dependent round
 trips. The model assumes, and nothing more:
 

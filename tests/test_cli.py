@@ -100,6 +100,10 @@ def test_an_unreachable_target_exits_3_with_one_line_and_no_traceback(run_suite:
     # RT-21 would sleep 1e10 s: time.sleep's OverflowError, a suite error
     ["--expiry-wait", "2e10", "--expiry-leeway", "1e10", "--only", "RT-21"],
     ["--only", "XX-99"],
+    ["--max-inflight", "0"],
+    ["--max-inflight", "many"],
+    ["--max-inflight", "2.5"],
+    ["--max-inflight", "65"],
     ["--target", "no-port"],
     ["--target", "127.0.0.1:1"],  # no token source
     ["--target", "127.0.0.1:1", "--login-email", "a@example.com"],  # no password variable

@@ -47,13 +47,17 @@ def test_targets_file_certifies_each_target_with_its_own_verdict(
         run_suite: Any, two_servers: Any, tmp_path: Path) -> None:
     good, bad = two_servers
     targets = _targets_file(tmp_path, (good, bad),
-                            [f'metadata = {{ x-api-key = "k-{i}" }}\n' for i in range(2)])
+                            [f'metadata = {{ x-api-key = "k-{i}" }}\nmax_inflight = {4 - 3 * i}\n'
+                             for i in range(2)])
     run = run_suite("--targets-file", str(targets), "--profile", "quick",
                     env={"QA_PASSWORD": PASSWORD})
     assert run.exit_code == 1
     verdicts = {t["target"]: t["verdict"] for t in run.results["targets"]}
     assert verdicts == {good.address: "conformant", bad.address: "non-conformant"}
     assert run.tripped(1) == FAULTS["unknown-refresh-token-permission-denied"].breaks
+    # Each target its own --max-inflight: 4 overlaps its checks, 1 runs them one after another.
+    assert [(t["overlap"]["max_inflight"], t["overlap"]["overlapped_checks"] > 0)
+            for t in run.results["targets"]] == [(4, True), (1, False)]
     page = parse((run.report_dir / "conformance.html").read_text())
     shown = {card.find("code").text: card.find(cls="cf-badge").text
              for card in page.find_all(cls="cf-target")}
@@ -70,6 +74,10 @@ def test_targets_file_certifies_each_target_with_its_own_verdict(
     ('[[target]]\naddress = "nowhere"\nrefresh_token_env = "HOME"\n', "HOST:PORT"),
     ('[[target]]\naddress = "127.0.0.1:1"\nrefresh_token_env = "HOME"\nplaintext = "yes"\n',
      "'plaintext' must be true or false"),
+    ('[[target]]\naddress = "127.0.0.1:1"\nrefresh_token_env = "HOME"\nmax_inflight = "8"\n',
+     "'max_inflight' must be a whole number"),
+    ('[[target]]\naddress = "127.0.0.1:1"\nrefresh_token_env = "HOME"\nmax_inflight = 0\n',
+     "max_inflight: 0 must be a whole number from 1 to 64"),
 ])
 def test_bad_targets_file_is_exit_2_naming_file_and_entry(
         tmp_path: Path, content: str, problem: str) -> None:
