@@ -54,7 +54,7 @@ def test_the_benchmark_prints_a_quick_run_s_critical_path(capsys: pytest.Capture
     assert 0 < path["round_trips"] < path["rpcs"]
     assert 0 < path["seconds"] < wall_s
     assert [p["phase"] for p in path["phases"]] == ["early", "ordinary", "fields", "late",
-                                                    "expiry", "last"]
+                                                    "liveness", "expiry", "last"]
     rt14 = next(chain for name, chain in path["chains"].items() if name.startswith("test_rt14"))
     assert rt14[0] < rt14[1]   # [round trips, RPCs]: its bursts overlap
     summary = bench.path_summary(target)
