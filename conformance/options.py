@@ -205,7 +205,8 @@ def parse_seconds(value: object, where: str, *, positive: bool) -> float:
 def parse_inflight(value: object, where: str) -> int:
     """--max-inflight N: a whole number from 1 to MAX_INFLIGHT."""
     text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_INFLIGHT:
+    # ASCII digits only: str.isdigit takes "²", which int() refuses (a traceback, not exit 2).
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_INFLIGHT:
         raise UsageError(f"{where}: {value!r} must be a whole number from 1 to {MAX_INFLIGHT}")
     return int(text)
 

@@ -16,9 +16,11 @@ KEYS = {"address", "plaintext", "ca_file", "server_name", "login_email", "login_
 
 
 def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
-                      expiry_leeway: float = 5.0, max_inflight: int = 8) -> list[Any]:
+                      expiry_leeway: float = 5.0, max_inflight: int | None = None,
+                      ) -> list[Any]:
     """The targets of a TOML file; UsageError names the file, the entry and the problem."""
     from conformance.options import (
+        DEFAULT_MAX_INFLIGHT,
         TargetConfig,
         client_certificate,
         parse_address,
@@ -78,7 +80,8 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
                               positive=False)
         leeway = parse_seconds(entry.get("expiry_leeway", expiry_leeway),
                                where + ": expiry_leeway", positive=False)
-        inflight = entry.get("max_inflight", max_inflight)
+        inflight = entry.get("max_inflight", DEFAULT_MAX_INFLIGHT if max_inflight is None
+                             else max_inflight)
         if isinstance(inflight, bool) or not isinstance(inflight, int):  # TOML 8, not "8"
             raise UsageError(f"{where}: 'max_inflight' must be a whole number")
         targets.append(TargetConfig(channel, tokens, grace, leeway,

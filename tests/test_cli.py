@@ -104,6 +104,7 @@ def test_an_unreachable_target_exits_3_with_one_line_and_no_traceback(run_suite:
     ["--max-inflight", "many"],
     ["--max-inflight", "2.5"],
     ["--max-inflight", "65"],
+    ["--max-inflight", "\u00b2"],  # str.isdigit takes it, int() does not
     ["--target", "no-port"],
     ["--target", "127.0.0.1:1"],  # no token source
     ["--target", "127.0.0.1:1", "--login-email", "a@example.com"],  # no password variable
