@@ -117,16 +117,14 @@ class CallRecord:
 
 
 def carry(function: Callable[..., T]) -> Callable[..., T]:
-    """`function`, to run in threads the current check starts, as that check's: its calls are
-    attributed to it. Safe to call from several threads at once (a ThreadPoolExecutor's map)."""
-    check = CURRENT_CHECK.get()
+    """`function`, to run in threads the current check starts, as that check's: in a copy of the
+    caller's context (contextvars, CURRENT_CHECK among them), so its calls are attributed to it.
+    Each call runs in a copy of its own, so several threads may call it at once (a
+    ThreadPoolExecutor's map), which one Context cannot be entered by."""
+    context = contextvars.copy_context()
 
     def as_the_check(*args: object, **kwargs: object) -> T:
-        token = CURRENT_CHECK.set(check)
-        try:
-            return function(*args, **kwargs)
-        finally:
-            CURRENT_CHECK.reset(token)
+        return context.copy().run(function, *args, **kwargs)
     return as_the_check
 
 
@@ -177,7 +175,6 @@ class CallLog:
     def snapshot(self) -> list[CallRecord]:
         with self._lock:
             return list(self.records)
-
 
 
 def _identity(data: bytes) -> bytes:

@@ -122,7 +122,6 @@ class Overlap:
         self._groups: dict[tuple[str, int], _Group] = {}
         self._group_of: dict[str, _Group] = {}       # by nodeid
         self._started: set[int] = set()              # phases started
-        self._items: Sequence[pytest.Item] = ()
         self._serial: set[str] = set()               # targets judged serially from now on
         self.by_target = {label: TargetOverlap(session.config.max_inflight)
                           for label, session in sessions.items()}
@@ -130,11 +129,10 @@ class Overlap:
     # pytest's side ---------------------------------------------------------------------------
     def before(self, item: pytest.Item, items: Sequence[pytest.Item]) -> None:
         """pytest is about to run `item`: the first check of a phase starts the phase."""
-        self._items = items
         phase = self._phase_of(item)
         if phase not in self._started:
             self._started.add(phase)
-            self._start(phase)
+            self._start(phase, items)
 
     def call(self, item: pytest.Item) -> bool:
         """pytest calls `item`: False when its body did not run ahead (pytest runs it now,
@@ -156,8 +154,8 @@ class Overlap:
             pool.shutdown(wait=True, cancel_futures=True)
 
     # running ahead ---------------------------------------------------------------------------
-    def _start(self, phase: int) -> None:
-        for item in self._items:
+    def _start(self, phase: int, items: Sequence[pytest.Item]) -> None:
+        for item in items:
             label = self._target_of(item)
             if self._phase_of(item) != phase or label not in self._pools or \
                     label in self._serial or not self._runs_ahead(item):

@@ -83,13 +83,17 @@ def test_bad_targets_file_is_exit_2_naming_file_and_entry(
         tmp_path: Path, content: str, problem: str) -> None:
     path = tmp_path / "targets.toml"
     path.write_text(content)
+    _assert_refused_in_one_line(path, problem, tmp_path)
+
+
+def _assert_refused_in_one_line(path: Path, problem: str, tmp_path: Path) -> None:
+    """A run with --targets-file PATH exits 2 with one line naming the file and `problem`."""
     done = subprocess.run([sys.executable, "-m", "conformance", "--targets-file", str(path),
                            "--report-dir", str(tmp_path / "r")], capture_output=True, text=True,
                           timeout=60, cwd=ROOT, stdin=subprocess.DEVNULL)
-    assert done.returncode == 2
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and problem in lines[0], done.stderr
-
 
 
 @pytest.mark.parametrize(("content", "problem"), [
@@ -100,12 +104,8 @@ def test_a_targets_file_that_is_no_toml_text_is_exit_2_in_one_line(
         tmp_path: Path, content: bytes, problem: str) -> None:
     path = tmp_path / "targets.toml"
     path.write_bytes(content)
-    done = subprocess.run([sys.executable, "-m", "conformance", "--targets-file", str(path),
-                           "--report-dir", str(tmp_path / "r")], capture_output=True, text=True,
-                          timeout=60, cwd=ROOT, stdin=subprocess.DEVNULL)
-    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and str(path) in lines[0] and problem in lines[0], done.stderr
+    _assert_refused_in_one_line(path, problem, tmp_path)
+
 
 def test_parallel_run_gives_the_same_verdicts_as_a_serial_run(run_suite: Any) -> None:
     serial = run_suite("--profile", "quick", "--reference-fault", "get-me-without-authorization-ok")

@@ -6,7 +6,6 @@ never spend each other's tokens and can run in any order or in parallel.
 
 from __future__ import annotations
 
-import contextvars
 import math
 import secrets
 import threading
@@ -834,14 +833,13 @@ def _gather_issued(target: TargetSession, size: int) -> dict[str, list[str]]:
 
 
 def _gather_pairs(target: TargetSession, size: int, threads: int) -> dict[str, list[str]]:
-    """`size` (access, refresh) pairs, `threads` at a time, each task in a copy of the caller's
-    context (the client attributes calls to the check through a contextvar), in index order. The
-    first failure by index is raised; once a pair has failed no login is started."""
+    """`size` (access, refresh) pairs, `threads` at a time, each task the calling check's
+    (client.carry), in index order. The first failure by index is raised; once a pair has failed
+    no login is started."""
     failed = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, min(threads, size)),
                             thread_name_prefix="issued-sample") as pool:
-        futures = [pool.submit(contextvars.copy_context().run, _issued_pair, target, failed)
-                   for _ in range(size)]
+        futures = [pool.submit(carry(_issued_pair), target, failed) for _ in range(size)]
     for future in futures:  # the pool has finished them all
         error = future.exception()
         if error is not None:
