@@ -36,7 +36,7 @@ def test_reports_are_written_with_the_interface_shape(run_suite: Any) -> None:
     assert data["run"]["reference"] == {"faults": [], "flavors": []}
     assert "hypothesis_seed" in data["run"]
     assert [s["kind"] for s in data["run"]["token_sources"].values()] == ["embedded"]
-    assert data["catalogue"]["version"] == 2 and len(data["catalogue"]["sha256"]) == 64
+    assert data["catalogue"]["version"] == 3 and len(data["catalogue"]["sha256"]) == 64
     target = data["targets"][0]
     assert {"target", "verdict", "counts", "requirements"} <= set(target)
     assert set(target["counts"]) == {"pass", "fail", "warn", "skip", "error"}

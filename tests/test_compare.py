@@ -55,7 +55,7 @@ def test_a_new_failure_is_a_regression(runs: dict[str, Path]) -> None:
     done = _compare(runs["good"], runs["bad"])
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "catalogue v2 (both)"
+    assert lines[0] == "catalogue v3 (both)"
     assert lines[1].endswith(": conformant -> non-conformant")
     assert lines[2].split() == ["regressed", "RT-12", "MUST", "pass", "->", "fail"]
     assert lines[-1] == "regression found"
