@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # Two stamps: the main job installs the runtime and the parallel and drift extras; the self-tests
-# add the test extra (type checker, linter, build backend, protoc).
+# add the test extra (type checker, linters, build backend, protoc).
 REPORT_STAMP := $(VENV)/.report-stamp
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
@@ -27,6 +27,7 @@ report: $(REPORT_STAMP)
 
 test: $(STAMP)
 	tools/ensure-chromium
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -n 2 $(ARGS)
 
 bench: $(REPORT_STAMP)

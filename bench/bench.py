@@ -1,6 +1,6 @@
 """Benchmark the suite's cost: wall time per profile, RPCs per family, fuzz throughput against a
 plain gRPC loop, and runs over an imitated 0 and 50 ms network with their critical path (the
-round trips a run would cost if independent checks overlapped, conformance.critical_path). Run
+round trips a run would cost if independent checks overlapped, conformance.run.critical_path). Run
 by hand (`make bench`), not in `make test`. Prints the tables and writes reports/bench.json.
 
 The profile runs use the embedded reference server, as `make report` does. The fuzz and latency
@@ -30,11 +30,11 @@ from typing import Any
 import grpc
 from hypothesis import HealthCheck, given, settings
 
-from conformance.client import ChannelSettings, UserApiClient
-from conformance.profiles import PROFILES
-from conformance.proto import REFRESH_METHOD, pb
+from conformance.model.contract import REFRESH_METHOD, pb
 from conformance.reference.server import DEFAULT_EMAIL
-from conformance.strategies import malformed_tokens
+from conformance.rules.strategies import malformed_tokens
+from conformance.run.profiles import PROFILES
+from conformance.transport.client import ChannelSettings, UserApiClient
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Bench-Passw0rd-value"
@@ -110,7 +110,7 @@ def wall_rows(variants: dict[str, list[str]], runs: int) -> dict[str, dict[str, 
 
 
 def path_summary(target: dict[str, Any]) -> dict[str, Any]:
-    """A target's critical path as results.json has it (conformance.critical_path), with what
+    """A target's critical path as results.json has it (conformance.run.critical_path), with what
     its round trips cost at the run's median call duration and each phase's longest chain."""
     path = target.get("critical_path", {})
     return {key: path.get(key) for key in ("round_trips", "seconds", "latency_s", "rpcs")} | {

@@ -18,7 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from conformance.catalogue import catalogue  # noqa: E402
+from conformance.model.catalogue import catalogue  # noqa: E402
 from conformance.nightly import history  # noqa: E402
 from conformance.nightly.compare import compare_documents  # noqa: E402
 from conformance.nightly.html import TREND_RUNS, history_fragment, history_of_run  # noqa: E402

@@ -23,8 +23,9 @@ from typing import Any
 import grpc
 
 from bench import PASSWORD, ROOT, reference_process  # bench/ is the script's sys.path[0]
-from conformance.proto import pb, pb_grpc
+from conformance.model.contract import pb
 from conformance.reference.server import DEFAULT_EMAIL
+from conformance.transport.stubs import pb_grpc
 
 TARGETS = {"generator_ratio": 0.5, "refreshes_per_s": 500.0}
 

@@ -17,7 +17,7 @@ import os
 # grpc import; an explicit GRPC_VERBOSITY from the user wins.
 os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
-from conformance.errors import CannotEvaluate, UsageError
+from conformance.model.errors import CannotEvaluate, UsageError
 
 __version__ = "0.1.0"
 __all__ = ["CannotEvaluate", "UsageError", "__version__"]

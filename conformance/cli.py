@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pytest
 
 from conformance import __version__
-from conformance.catalogue import catalogue_identity
-from conformance.command_parser import USAGE_EXIT, CommandParser
-from conformance.errors import UsageError
-from conformance.options import add_options, pytest_argv, settings_from
+from conformance.model.catalogue import catalogue_identity
+from conformance.model.command_parser import USAGE_EXIT, CommandParser
+from conformance.model.errors import UsageError
+from conformance.run.options import add_options, pytest_argv
 
 __all__ = ["main"]
 
@@ -91,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     ours, pytest_args = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv \
         else (argv, [])
     namespace = parser().parse_args(ours)
+    from conformance.run import plugin
     try:
-        settings_from(lambda dest: getattr(namespace, dest))
+        plugin.validated_settings(lambda dest: getattr(namespace, dest))
     except UsageError as error:
         print(f"conformance: usage error: {error}", file=sys.stderr)
         return USAGE_EXIT
-    from conformance import plugin
     checks_dir = str(plugin.CHECKS_DIR)
     return int(pytest.main([checks_dir, *DEFAULT_PYTEST_ARGS, *pytest_argv(ours), *pytest_args]))

@@ -3,9 +3,10 @@
 FILE holds RefreshAccessTokenResponse (or AuthnWithPasswordResponse: the same fields) objects in
 proto3 JSON: one, JSON Lines, or several objects one after another as grpcurl prints them. Each
 is parsed into the contract's message and judged by the rules the live checks use
-(conformance.fields): FT-01..FT-19, CT-04 on the canonical JSON re-printed from the message, and
-CT-03 for JSON keys the contract does not know. One line per requirement; exit 0 when no MUST
-failed, 1 when one did, 2 when FILE cannot be read as responses (one line, no traceback).
+(conformance.rules.fields): FT-01..FT-19, CT-04 on the canonical JSON re-printed from the
+message, and CT-03 for JSON keys the contract does not know. One line per requirement; exit 0
+when no MUST failed, 1 when one did, 2 when FILE cannot be read as responses (one line, no
+traceback).
 
 The service documentation's renderer prints a map as a list of `{"key", "value"}` entries and a
 Struct as `{"fields": [...]}` (api.md): that form is read too, normalised to proto3 JSON first,
@@ -26,11 +27,11 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from conformance.catalogue import Level, requirement
-from conformance.command_parser import CommandParser
-from conformance.fields import FIELD_RULES, Finding, schema_findings
-from conformance.proto import pb
-from conformance.redact import SECRETS
+from conformance.model.catalogue import Level, requirement
+from conformance.model.command_parser import CommandParser
+from conformance.model.contract import pb
+from conformance.model.redact import SECRETS
+from conformance.rules.fields import FIELD_RULES, Finding, schema_findings
 
 __all__ = ["InspectError", "Inspection", "inspect_text", "main"]
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from conformance.client import ChannelSettings, UserApiClient
 from conformance.reference import ReferenceServer, ServerOptions
+from conformance.transport.client import ChannelSettings, UserApiClient
 
 ROOT = Path(__file__).resolve().parent.parent
 # Bounds every run of the suite made by a self-test: no self-test can hang.

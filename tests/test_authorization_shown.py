@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.client import UserApiClient
-from conformance.redact import redact, show_authorization
+from conformance.model.redact import redact, show_authorization
+from conformance.model.violations import Violation, violation
 from conformance.reference import ReferenceServer
-from conformance.violations import Violation, violation
+from conformance.transport.client import UserApiClient
 
 ISSUED = "{issued}"  # stands for the access token the reference server issues
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conformance.profiles import PROFILES
+from conformance.run.profiles import PROFILES
 
 
 def _bench() -> ModuleType:

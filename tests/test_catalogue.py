@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import Level, catalogue, source_links
+from conformance.model.catalogue import Level, catalogue, source_links
 from conformance.reference.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parent.parent

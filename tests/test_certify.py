@@ -18,8 +18,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from conformance.catalogue import Level, catalogue
 from conformance.certify.verify import MAX_MEMBER
+from conformance.model.catalogue import Level, catalogue
 from tests.helpers.reference_process import (
     PASSWORD,
     PASSWORD_ENV,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conformance.catalogue import catalogue
+from conformance.model.catalogue import catalogue
 from conformance.reference import ReferenceServer, ServerOptions
 
 ROOT = Path(__file__).resolve().parent.parent

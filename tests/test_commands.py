@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from conformance import __version__
-from conformance.catalogue import catalogue_identity
 from conformance.cli import COMMANDS
+from conformance.model.catalogue import catalogue_identity
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conformance.catalogue import catalogue
+from conformance.model.catalogue import catalogue
 from conformance.nightly.compare import compare_documents
 from tests.helpers.reference_process import (
     ROOT,

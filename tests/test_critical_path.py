@@ -1,9 +1,9 @@
-"""The critical path's model (conformance.critical_path) on made-up calls; a quick run's path is
+"""The critical path's model (conformance.run.critical_path) on made-up calls; a quick run's path is
 in tests/test_bench.py."""
 
 from __future__ import annotations
 
-from conformance.critical_path import CheckCalls, critical_path, steps
+from conformance.run.critical_path import CheckCalls, critical_path, steps
 
 
 def _serial(start: float, count: int, *, sample: bool = False) -> tuple[tuple[float, float, bool],

@@ -17,15 +17,16 @@ from grpc_reflection.v1alpha import reflection
 from grpc_reflection.v1alpha import reflection_pb2 as rpb
 
 from conformance.checks import test_ct
-from conformance.client import ChannelSettings
 from conformance.drift import compare
 from conformance.drift.compare import WIRE, WIRE_JSON, BufMissing, breaking, contract_files
 from conformance.drift.reflection import NotDescribed, reflect
-from conformance.options import TargetConfig, TokenSourceSpec
-from conformance.profiles import PROFILES
-from conformance.proto import SERVICE, pb
+from conformance.model.contract import SERVICE, pb
 from conformance.reference import ReferenceServer
-from conformance.target import TargetSession
+from conformance.run.profiles import PROFILES
+from conformance.run.target import TargetSession
+from conformance.run.target_config import TargetConfig
+from conformance.transport.client import ChannelSettings
+from conformance.transport.tokens import TokenSourceSpec
 
 Files = descriptor_pb2.FileDescriptorSet
 

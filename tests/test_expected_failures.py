@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from conformance.catalogue import Level, catalogue
-from conformance.errors import UsageError
+from conformance.model.catalogue import Level, catalogue
+from conformance.model.errors import UsageError
 from conformance.nightly.expectations import ExpectedFailures, judge, load, paste_ready
 from tests.helpers.html_tree import parse
 from tests.helpers.reference_process import env, free_port, reference_process, target_args

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conformance.catalogue import Level, catalogue
+from conformance.model.catalogue import Level, catalogue
 from conformance.reference.faults import FAULTS, FLAVORS
 
 

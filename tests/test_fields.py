@@ -1,4 +1,4 @@
-"""The field rules (conformance.fields) one by one, and CT-06's rule, which must never dial."""
+"""The field rules (conformance.rules.fields) one by one, and CT-06's rule, which never dials."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from conformance import fields
 from conformance.checks import test_ct as ct_checks  # the module: pytest must not collect checks
-from conformance.client import ChannelSettings, UserApiClient
-from conformance.options import TargetConfig, TokenSourceSpec
-from conformance.proto import pb
-from conformance.redact import redact
-from conformance.violations import Violation
+from conformance.model.contract import pb
+from conformance.model.redact import redact
+from conformance.model.violations import Violation
+from conformance.rules import fields
+from conformance.run.target_config import TargetConfig
+from conformance.transport.client import ChannelSettings, UserApiClient
+from conformance.transport.tokens import TokenSourceSpec
 
 ACCESS = "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8s9T0u1V"
 REFRESH = "r9Q8p7O6n5M4l3K2j1I0h9G8f7E6d5C4b3A2z1Y0x9W"

@@ -24,22 +24,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import plugin
 from conformance.checks import test_fz as fz
-from conformance.client import CallRecord, ChannelSettings, Reply, UserApiClient
-from conformance.frames import KINDS, frame, malformed
-from conformance.profiles import PROFILES
-from conformance.proto import GET_ME_METHOD, REFRESH_METHOD
-from conformance.redact import SECRETS, redact
+from conformance.model.contract import GET_ME_METHOD, REFRESH_METHOD
+from conformance.model.redact import SECRETS, redact
+from conformance.model.status import Status
 from conformance.reference import ReferenceServer
 from conformance.reference.lenient import decode_leniently
-from conformance.strategies import Tagged, near_misses
+from conformance.rules.strategies import Tagged, near_misses
+from conformance.run.profiles import PROFILES
+from conformance.transport.client import CallRecord, ChannelSettings, Reply, UserApiClient
+from conformance.transport.frames import KINDS, frame, malformed
 
 TOKEN = "Zk3_a9-QpL0xYw2Vb7Nc4Md1Re8Sf5Tg6Uh0Ij9Kl2Mn"
 
 
 def _record(details: str, presented: str | None = TOKEN, method: str = REFRESH_METHOD,
-            code: grpc.StatusCode = grpc.StatusCode.UNAUTHENTICATED) -> CallRecord:
+            code: Status = Status.UNAUTHENTICATED) -> CallRecord:
     return CallRecord(method, code, details, presented)
 
 
@@ -187,7 +187,7 @@ class _FakeTarget:
     def refresh(self, token: str, *, secret: bool = True) -> Reply[Any]:
         self.calls += 1
         broken = re.fullmatch(r"[A-Za-z0-9+/_-]+=", token) is not None
-        code = grpc.StatusCode.INTERNAL if broken else grpc.StatusCode.UNAUTHENTICATED
+        code = Status.INTERNAL if broken else Status.UNAUTHENTICATED
         return Reply(REFRESH_METHOD, code, "boom" if broken else "invalid", None, 0.0,
                      "grpcurl ...")
 
@@ -195,14 +195,14 @@ class _FakeTarget:
 def test_a_generated_failure_is_shrunk_and_replayable(monkeypatch: pytest.MonkeyPatch) -> None:
     import hypothesis.core
     monkeypatch.setattr(hypothesis.core, "global_force_seed", 7)  # as --hypothesis-seed=7 does
-    monkeypatch.setattr(plugin, "hypothesis_seed", lambda: "7")
+    monkeypatch.setattr(fz, "hypothesis_seed", lambda: "7")
     # Hypothesis ends the shrinking itself here, on a machine of any speed; the budget's own
     # path is tested below.
     monkeypatch.setattr(fz, "SHRINK_SECONDS", 600.0)
     target = _FakeTarget()
     campaign = fz._Campaign(target, TOKEN)  # type: ignore[arg-type]
     finding = campaign.run()
-    assert finding is not None and finding.reply.code is grpc.StatusCode.INTERNAL
+    assert finding is not None and finding.reply.code is Status.INTERNAL
     assert finding.family == "base64" and len(finding.token) <= 8  # shrunk
     hint = campaign.replay_hint()
     assert "--hypothesis-seed=7" in hint and "@reproduce_failure" in hint
@@ -220,7 +220,7 @@ class _RejectingTarget:
 
     def refresh(self, token: str, *, secret: bool = True) -> Reply[Any]:
         self.calls.append((token, secret))
-        return Reply(REFRESH_METHOD, grpc.StatusCode.UNAUTHENTICATED, "invalid", None, 0.0, "")
+        return Reply(REFRESH_METHOD, Status.UNAUTHENTICATED, "invalid", None, 0.0, "")
 
 
 def test_a_clean_campaign_presents_every_example_and_finds_nothing() -> None:
@@ -275,7 +275,7 @@ class _RaceAbortingTarget:
             self._in_flight.add(token)
         try:
             time.sleep(0.002)  # long enough for a duplicate in the same batch to overlap
-            code = grpc.StatusCode.ABORTED if raced else grpc.StatusCode.UNAUTHENTICATED
+            code = Status.ABORTED if raced else Status.UNAUTHENTICATED
             return Reply(REFRESH_METHOD, code, "busy" if raced else "invalid", None, 0.0, "")
         finally:
             with self._lock:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2
 
-from conformance.proto import pb, pb_grpc
+from conformance.model.contract import pb
+from conformance.transport.stubs import pb_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conformance.errors import UsageError
+from conformance.model.errors import UsageError
 from conformance.nightly import history
 from conformance.nightly.html import history_fragment
 from tests.helpers.reference_process import (

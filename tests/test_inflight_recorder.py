@@ -14,9 +14,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from conformance.client import ChannelSettings, UserApiClient
 from conformance.reference import ReferenceServer, ServerOptions
 from conformance.reference.server import DEFAULT_EMAIL
+from conformance.transport.client import ChannelSettings, UserApiClient
 from tests.helpers.inflight import InflightRecorder, RecordedTarget, recorded_reference
 
 PASSWORD = "s3cret-Passw0rd"

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.client import UserApiClient, canonical_json
 from conformance.inspect import inspect_text, main
-from conformance.redact import redact
+from conformance.model.redact import redact
+from conformance.rules.fields import canonical_json
+from conformance.transport.client import UserApiClient
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED_EXAMPLE = ROOT / "tests" / "fixtures" / "published_example.json"

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from conformance.checks import test_rt as rt_checks
-from conformance.client import ChannelSettings
-from conformance.options import TargetConfig, TokenSourceSpec
-from conformance.profiles import PROFILES
 from conformance.reference import ReferenceServer
-from conformance.target import TargetSession
-from conformance.tokens import NeedsFreshTokens
+from conformance.run.profiles import PROFILES
+from conformance.run.target import TargetSession
+from conformance.run.target_config import TargetConfig
+from conformance.transport.client import ChannelSettings
+from conformance.transport.tokens import NeedsFreshTokens, TokenSourceSpec
 
 CHECK = contextvars.ContextVar("check", default="none")
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from conformance.catalogue import Level, catalogue
 from conformance.load import embedded
 from conformance.load import options as load_options
 from conformance.load.judge import LD_IDS, Tally
 from conformance.load.ledger import Ledger
+from conformance.model.catalogue import Level, catalogue
+from conformance.model.results import Outcome, Results
 from conformance.reference.faults import FAULTS
-from conformance.results import Outcome, Results
 from tests.conftest import SuiteRun
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conformance.lookalike import lookalike
+from conformance.rules.lookalike import lookalike
 
 KEY = secrets.token_bytes(32)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from conformance.client import ChannelSettings, UserApiClient
 from conformance.reference import FAULTS, ReferenceServer, ServerOptions
+from conformance.transport.client import ChannelSettings, UserApiClient
 from tests.helpers.html_tree import parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,14 +182,14 @@ def test_no_password_or_token_appears_anywhere(run_suite: Any, tmp_path: Path) -
     ("c/test_rt.py::test_rt09[[::1]:50051-no metadata]", "[::1]:50051"),
 ])
 def test_parallel_scheduling_finds_the_target_of_a_check(nodeid: str, target: str | None) -> None:
-    from conformance.parallel import target_of
+    from conformance.run.parallel import target_of
     labels = ["127.0.0.1:5000", "vendor-a.example:443", "vendor-a.example:4430", "[::1]:50051"]
     assert target_of(nodeid, labels) == target
 
 
 def test_the_readme_targets_file_example_is_valid(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance.targets_file import load_targets_file
+    from conformance.run.targets_file import load_targets_file
     found = re.search(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
     assert found is not None
     (tmp_path / "targets.toml").write_text(found.group(1))

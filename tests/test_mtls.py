@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from conformance.client import ChannelSettings, UserApiClient
-from conformance.errors import UsageError
-from conformance.options import OPTIONS, settings_from
+from conformance.model.errors import UsageError
 from conformance.reference import ReferenceServer, ServerOptions
 from conformance.reference.__main__ import main as reference_main
+from conformance.run.options import OPTIONS, settings_from
+from conformance.transport.client import ChannelSettings, UserApiClient
 from tests.tls import TlsFiles, make_ca, make_client_files, make_tls_files
 
 PASSWORD = "Mutual-Passw0rd-value"
@@ -86,7 +86,7 @@ def test_a_certificate_from_another_ca_is_refused(
 def test_grpcurl_line_carries_cert_and_key_paths(files: TlsFiles) -> None:
     settings = ChannelSettings("127.0.0.1:1", ca_file=str(files.ca),
                                cert_file=str(files.client_cert), key_file=str(files.client_key))
-    line = UserApiClient(settings).grpcurl("/user_api.v1.UserApiService/GetMe", {})
+    line = UserApiClient(settings).reproduce("/user_api.v1.UserApiService/GetMe", {})
     assert f"-cert {files.client_cert} -key {files.client_key}" in line
     assert "-plaintext" not in line
 

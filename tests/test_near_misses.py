@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import Level, catalogue
 from conformance.load.judge import LD_IDS
 from conformance.load.outputs import check_name
+from conformance.model.catalogue import Level, catalogue
 from conformance.reference.faults import FAULTS
 from tests.near_misses import TABLE, NearMiss, Status, markdown
 from tests.test_catalogue import PENDING

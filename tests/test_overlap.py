@@ -1,8 +1,8 @@
 """Issue 17: checks overlap per target, bounded by --max-inflight, with a serial run's outcomes.
 
-The gate alone (conformance.inflight), the cap counted at the server while the whole suite runs
-(tests/helpers/inflight.py), and serial against overlapped runs of the reference server, its
-flavours and the faults whose rules depend most on timing and on other checks' traffic
+The gate alone (conformance.transport.inflight), the cap counted at the server while the whole
+suite runs (tests/helpers/inflight.py), and serial against overlapped runs of the reference
+server, its flavours and the faults whose rules depend most on timing and on other checks' traffic
 (bench/overlap_bench.py compares every fault).
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from conformance.inflight import InflightGate
 from conformance.reference import ServerOptions
 from conformance.reference.faults import FAULTS, FLAVORS
+from conformance.transport.inflight import InflightGate
 from tests.helpers.inflight import recorded_reference
 
 PASSWORD_ENV = "OVERLAP_TEST_PASSWORD"

@@ -7,8 +7,9 @@ import time
 
 import grpc
 
-from conformance.client import ChannelSettings, UserApiClient
+from conformance.model.status import Status
 from conformance.reference import ReferenceServer, ServerOptions
+from conformance.transport.client import ChannelSettings, UserApiClient
 
 PASSWORD = "s3cret-Passw0rd"
 
@@ -31,9 +32,9 @@ def test_login_issues_bearer_tokens_for_the_seeded_user(client: UserApiClient,
 
 def test_login_with_a_wrong_password_is_unauthenticated(client: UserApiClient,
                                                         reference: ReferenceServer) -> None:
-    assert client.login(reference.options.email, "wrong").code is grpc.StatusCode.UNAUTHENTICATED
-    assert client.login("nobody@example.com", PASSWORD).code is grpc.StatusCode.UNAUTHENTICATED
-    assert client.login("", "").code is grpc.StatusCode.INVALID_ARGUMENT
+    assert client.login(reference.options.email, "wrong").code is Status.UNAUTHENTICATED
+    assert client.login("nobody@example.com", PASSWORD).code is Status.UNAUTHENTICATED
+    assert client.login("", "").code is Status.INVALID_ARGUMENT
 
 
 def test_refresh_rotates_and_the_old_token_is_rejected(client: UserApiClient,
@@ -44,7 +45,7 @@ def test_refresh_rotates_and_the_old_token_is_rejected(client: UserApiClient,
     successor = first.response.auth_token.refresh_token
     assert successor and successor != refresh_token
     replay = client.refresh(refresh_token)
-    assert replay.code is grpc.StatusCode.UNAUTHENTICATED
+    assert replay.code is Status.UNAUTHENTICATED
     assert replay.details == "invalid refresh token"
 
 
@@ -54,8 +55,8 @@ def test_replaying_a_rotated_token_revokes_the_family(client: UserApiClient,
     first = client.refresh(refresh_token)
     assert first.response is not None
     successor = first.response.auth_token.refresh_token
-    assert client.refresh(refresh_token).code is grpc.StatusCode.UNAUTHENTICATED
-    assert client.refresh(successor).code is grpc.StatusCode.UNAUTHENTICATED
+    assert client.refresh(refresh_token).code is Status.UNAUTHENTICATED
+    assert client.refresh(successor).code is Status.UNAUTHENTICATED
 
 
 def test_sixteen_threads_racing_one_token_get_exactly_one_success(
@@ -63,8 +64,8 @@ def test_sixteen_threads_racing_one_token_get_exactly_one_success(
     _, refresh_token = login(client, reference)
     codes = _race(client, refresh_token, 16)
     assert len(codes) == 16
-    assert codes.count(grpc.StatusCode.OK) == 1
-    assert codes.count(grpc.StatusCode.UNAUTHENTICATED) == 15
+    assert codes.count(Status.OK) == 1
+    assert codes.count(Status.UNAUTHENTICATED) == 15
 
 
 def test_get_me_accepts_the_access_token_case_insensitively(client: UserApiClient,
@@ -80,14 +81,14 @@ def test_get_me_rejects_missing_malformed_and_refresh_tokens(client: UserApiClie
                                                              reference: ReferenceServer) -> None:
     _, refresh_token = login(client, reference)
     for authorization in (None, "", "Bearer", "Basic abc", f"Bearer {refresh_token}"):
-        assert client.get_me(authorization).code is grpc.StatusCode.UNAUTHENTICATED
+        assert client.get_me(authorization).code is Status.UNAUTHENTICATED
 
 
 def test_bad_refresh_input_is_rejected_without_echo(client: UserApiClient) -> None:
-    assert client.refresh("").code is grpc.StatusCode.INVALID_ARGUMENT
+    assert client.refresh("").code is Status.INVALID_ARGUMENT
     for token in ("x" * 10_000, "tok\x00en", "tokén", "never-issued-token-value"):
         reply = client.refresh(token)
-        assert reply.code is grpc.StatusCode.UNAUTHENTICATED
+        assert reply.code is Status.UNAUTHENTICATED
         assert token not in reply.details
 
 
@@ -104,9 +105,9 @@ def test_health_and_reflection_are_served(reference: ReferenceServer) -> None:
         assert "user_api.v1.UserApiService" in names
 
 
-def _race(client: UserApiClient, refresh_token: str, size: int) -> list[grpc.StatusCode]:
+def _race(client: UserApiClient, refresh_token: str, size: int) -> list[Status]:
     barrier = threading.Barrier(size)
-    codes: list[grpc.StatusCode] = []
+    codes: list[Status] = []
     lock = threading.Lock()
 
     def run() -> None:
@@ -128,14 +129,14 @@ def test_flavor_aborted_race_losers_answers_aborted_only_inside_a_race() -> None
     with ReferenceServer(options) as server:
         api = UserApiClient(ChannelSettings(server.address, plaintext=True, deadline=5))
         codes = _race(api, login(api, server)[1], 8)
-        assert codes.count(grpc.StatusCode.OK) == 1
-        assert set(codes) - {grpc.StatusCode.OK} <= {grpc.StatusCode.UNAUTHENTICATED,
-                                                     grpc.StatusCode.ABORTED}
-        assert grpc.StatusCode.ABORTED in codes
+        assert codes.count(Status.OK) == 1
+        assert set(codes) - {Status.OK} <= {Status.UNAUTHENTICATED,
+                                                     Status.ABORTED}
+        assert Status.ABORTED in codes
         _, refresh_token = login(api, server)
         assert api.refresh(refresh_token).ok
         time.sleep(0.3)  # past the race window: a replay is a replay
-        assert api.refresh(refresh_token).code is grpc.StatusCode.UNAUTHENTICATED
+        assert api.refresh(refresh_token).code is Status.UNAUTHENTICATED
         api.close()
 
 
@@ -146,7 +147,7 @@ def test_reuse_grace_accepts_a_rotated_out_token_only_inside_the_window() -> Non
         assert api.refresh(first).ok
         assert api.refresh(first).ok  # inside the window
         time.sleep(0.7)
-        assert api.refresh(first).code is grpc.StatusCode.UNAUTHENTICATED
+        assert api.refresh(first).code is Status.UNAUTHENTICATED
         api.close()
 
 
@@ -165,7 +166,7 @@ def _replay_then_other_family(flavors: frozenset[str]) -> tuple[bool, bool, list
         refreshed = api.refresh(first_a)
         assert refreshed.ok and refreshed.response is not None
         successor = refreshed.response.auth_token
-        assert api.refresh(first_a).code is grpc.StatusCode.UNAUTHENTICATED  # the replay
+        assert api.refresh(first_a).code is Status.UNAUTHENTICATED  # the replay
         other_family = api.refresh(first_b).ok
         own_family = api.refresh(successor.refresh_token).ok
         access = [api.get_me(f"Bearer {token}").ok

@@ -3,9 +3,9 @@ order, its action list, its picture and table, read with an HTML parser."""
 
 from __future__ import annotations
 
-from conformance.catalogue import catalogue
+from conformance.model.catalogue import catalogue
+from conformance.model.results import CheckResult, Outcome, RequirementResult, Results
 from conformance.report import RunView, Section, render_summary
-from conformance.results import CheckResult, Outcome, RequirementResult, Results
 from tests.helpers.html_tree import Element, parse
 
 GRPCURL = ("grpcurl -plaintext -d '{\"refresh_token\": \"<token sha256:00d55002>\"}' "

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conformance.catalogue import catalogue
+from conformance.model.catalogue import catalogue
 from conformance.reference import ReferenceServer, ServerOptions
 from conformance.reference.store import hash_token
 from conformance.report.browser import BrowserMissing, chromium, dump_dom, print_pdf, screenshot

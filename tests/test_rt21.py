@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from conformance.client import ChannelSettings, UserApiClient
-from conformance.expiry import start_clock
 from conformance.reference import ReferenceServer, ServerOptions
 from conformance.reference.faults import FLAVORS
-from conformance.targets_file import load_targets_file
+from conformance.rules.expiry import start_clock
+from conformance.run.targets_file import load_targets_file
+from conformance.transport.client import ChannelSettings, UserApiClient
 
 PASSWORD = "rt21-Passw0rd-example"
 

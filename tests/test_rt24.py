@@ -8,17 +8,16 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import grpc
-
 from conformance.checks import test_rt as rt_checks
-from conformance.client import Reply, UserApiClient
-from conformance.errors import CannotEvaluate
-from conformance.plugin import PASS_NOTE
-from conformance.proto import GET_ME_METHOD, pb
-from conformance.redact import redact
+from conformance.model.contract import GET_ME_METHOD, pb
+from conformance.model.errors import CannotEvaluate
+from conformance.model.redact import redact
+from conformance.model.status import Status
+from conformance.model.violations import Violation
 from conformance.reference import ReferenceServer
-from conformance.tokens import TokenPair
-from conformance.violations import Violation
+from conformance.run.check_context import PASS_NOTE
+from conformance.transport.client import Reply, UserApiClient
+from conformance.transport.tokens import TokenPair
 
 OWNER = "1f0e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 TOKEN = "a-live-access-token-0123456789"
@@ -55,7 +54,7 @@ def test_made_up_metadata_is_shown_but_an_issued_token_in_it_is_not(
 
 
 # The check's judgement, on made-up answers -----------------------------------------------------
-def _answer(uuid: str | None, code: grpc.StatusCode = grpc.StatusCode.OK,
+def _answer(uuid: str | None, code: Status = Status.OK,
             ) -> Reply[pb.GetMeResponse]:
     response = pb.GetMeResponse(user=pb.User(uuid=uuid)) if uuid is not None else None
     return Reply(GET_ME_METHOD, code, "" if response else "identity header refused", response,
@@ -107,7 +106,7 @@ def test_a_server_that_ignores_the_headers_costs_two_calls() -> None:
 def test_headers_refused_together_but_harmless_alone_pass_with_a_note() -> None:
     every = len(IDENTITY_METADATA)
     target, node, error = _judge(lambda keys: _answer(
-        None, grpc.StatusCode.INVALID_ARGUMENT) if len(keys) == every else _answer(OWNER))
+        None, Status.INVALID_ARGUMENT) if len(keys) == every else _answer(OWNER))
     assert error is None
     assert len(target.calls) == 2 + every
     note = str(dict(node.user_properties)[PASS_NOTE])
@@ -116,7 +115,7 @@ def test_headers_refused_together_but_harmless_alone_pass_with_a_note() -> None:
 
 def test_a_refusal_caused_by_one_header_fails_and_names_it() -> None:
     _, _, error = _judge(lambda keys: _answer(
-        None, grpc.StatusCode.PERMISSION_DENIED) if "x-remote-user" in keys else _answer(OWNER))
+        None, Status.PERMISSION_DENIED) if "x-remote-user" in keys else _answer(OWNER))
     assert isinstance(error, Violation)
     assert error.title == "Identity metadata made GetMe refuse a valid access token"
     assert error.received.startswith(f"`x-remote-user: {OTHER_EMAIL}` got PERMISSION_DENIED")
@@ -132,6 +131,6 @@ def test_another_user_is_impersonation() -> None:
 
 
 def test_a_target_that_stopped_answering_is_not_judged() -> None:
-    _, _, error = _judge(lambda keys: _answer(None, grpc.StatusCode.UNAVAILABLE) if keys
+    _, _, error = _judge(lambda keys: _answer(None, Status.UNAVAILABLE) if keys
                          else _answer(OWNER))
     assert isinstance(error, CannotEvaluate)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.lookalike import lookalike
 from conformance.reference import checksummed
+from conformance.rules.lookalike import lookalike
 
 REFUSAL_CHECKS = "RT-05,RT-11,RT-12,RT-19"
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from conformance.checks.test_rt import MUST_BITS, SHOULD_BITS
 from conformance.reference import ReferenceServer, ServerOptions
-from conformance.token_analysis import estimate_entropy
+from conformance.rules.token_analysis import estimate_entropy
 
 SAMPLE_SIZES = (8, 16, 64)  # the profiles' entropy_sample: quick, standard, nightly
 REPEATS = 5                 # fresh samples per shape and size: the estimate must hold every time

@@ -1,4 +1,4 @@
-"""Tests of schemas/ and conformance.schemas: metaschema, good, bad and published responses."""
+"""Tests of schemas/ and conformance.rules.schemas: metaschema, good, bad and published responses."""
 
 import copy
 import json
@@ -11,7 +11,7 @@ from google.protobuf import json_format
 from jsonschema import Draft202012Validator
 
 from conformance import formats
-from conformance.schemas import (
+from conformance.rules.schemas import (
     MESSAGE_SCHEMAS,
     SCHEMA_DIR,
     load_registry,

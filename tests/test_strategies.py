@@ -10,7 +10,7 @@ import jwt
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
-from conformance.strategies import (
+from conformance.rules.strategies import (
     FAMILIES,
     Tagged,
     family_examples,

@@ -8,19 +8,19 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import grpc
 import pytest
 
-from conformance.client import ChannelSettings, Reply, UserApiClient
-from conformance.errors import CannotEvaluate
+from conformance.model.errors import CannotEvaluate
+from conformance.model.status import Status
 from conformance.reference import ReferenceServer, ServerOptions
 from conformance.reference.ratelimit import throttled
-from conformance.throttle import MAX_ATTEMPTS, WAIT_DEADLINES, LoginPacer, retry_delay
-from conformance.tokens import PasswordSource
+from conformance.transport.client import ChannelSettings, Reply, UserApiClient
+from conformance.transport.throttle import MAX_ATTEMPTS, WAIT_DEADLINES, LoginPacer, retry_delay
+from conformance.transport.tokens import PasswordSource
 
 PASSWORD = "Throttled-Passw0rd-value"
 DEADLINE = 2.0
-OK, EXHAUSTED = grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED
+OK, EXHAUSTED = Status.OK, Status.RESOURCE_EXHAUSTED
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def throttled_server() -> Iterator[ReferenceServer]:
         yield server
 
 
-def _reply(code: grpc.StatusCode, retry_after: float | None = None,
+def _reply(code: Status, retry_after: float | None = None,
            trailing: tuple[tuple[str, str | bytes], ...] = ()) -> Reply[Any]:
     if retry_after is not None:
         trailing = tuple(throttled(retry_after).trailing_metadata)
@@ -158,9 +158,9 @@ def test_the_wait_for_one_token_is_bounded() -> None:
         LoginPacer(100, clock=fake.clock, sleep=fake.sleep).call(lambda: _reply(EXHAUSTED, 0.0))
 
 
-@pytest.mark.parametrize("code", [grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNAVAILABLE,
-                                  grpc.StatusCode.INTERNAL])
-def test_other_answers_are_not_retried(code: grpc.StatusCode) -> None:
+@pytest.mark.parametrize("code", [Status.UNAUTHENTICATED, Status.UNAVAILABLE,
+                                  Status.INTERNAL])
+def test_other_answers_are_not_retried(code: Status) -> None:
     """UNAVAILABLE without RetryInfo may be a target going down: the client's stopped-answering
     bound deals with it, not a retry."""
     fake = FakeTime()
@@ -171,5 +171,5 @@ def test_other_answers_are_not_retried(code: grpc.StatusCode) -> None:
 
 def test_unavailable_with_retry_info_is_retried() -> None:
     fake = FakeTime()
-    assert _pacer(fake).call(_answers(_reply(grpc.StatusCode.UNAVAILABLE, 0.5), _reply(OK))).ok
+    assert _pacer(fake).call(_answers(_reply(Status.UNAVAILABLE, 0.5), _reply(OK))).ok
     assert fake.sleeps == [pytest.approx(0.5)]

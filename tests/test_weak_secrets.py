@@ -14,7 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from conformance.weak_secrets import (
+from conformance.rules.weak_secrets import (
     LIST_NAME,
     candidates,
     find_weak_secret,

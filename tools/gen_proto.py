@@ -8,7 +8,7 @@ from pathlib import Path
 
 from grpc_tools import protoc  # type: ignore[import-untyped]
 
-from conformance.data import data_dir
+from conformance.model.data import data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = data_dir("proto")

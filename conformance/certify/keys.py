@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from conformance.errors import UsageError
+from conformance.model.errors import UsageError
 
 __all__ = ["PrivateKey", "PublicKey", "algorithm", "fingerprint", "load_private_key",
            "load_public_key", "public_key_from_pem", "public_pem", "sign", "verify_signature"]

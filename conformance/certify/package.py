@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__
-from conformance.catalogue import Level, catalogue, catalogue_identity
 from conformance.certify import keys
 from conformance.certify.contents import (
     ATTESTATION,
@@ -33,8 +32,9 @@ from conformance.certify.contents import (
     sha256,
     sums,
 )
-from conformance.command_parser import CommandParser
-from conformance.errors import UsageError
+from conformance.model.catalogue import Level, catalogue, catalogue_identity
+from conformance.model.command_parser import CommandParser
+from conformance.model.errors import UsageError
 
 __all__ = ["main", "refusals"]
 

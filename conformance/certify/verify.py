@@ -32,8 +32,8 @@ from conformance.certify.contents import (
     sha256,
 )
 from conformance.certify.package import refusals
-from conformance.command_parser import CommandParser
-from conformance.errors import UsageError
+from conformance.model.command_parser import CommandParser
+from conformance.model.errors import UsageError
 
 __all__ = ["main", "problems"]
 

@@ -8,17 +8,18 @@ import threading
 import pytest
 from google.protobuf.message import DecodeError
 
-from conformance import plugin
 from conformance.drift.compare import WIRE, WIRE_JSON, BufFailed, BufMissing, breaking
 from conformance.drift.reflection import NotDescribed, Reflected, reflect
-from conformance.errors import CannotEvaluate
-from conformance.fields import missing_user_or_auth_token, schema_findings, unknown_fields
-from conformance.frames import FIELD_1_LEN, Frame, varint
-from conformance.proto import REFRESH_METHOD, SERVICE, pb
-from conformance.redact import redact
-from conformance.samples import ensure_every_response, sampled
-from conformance.target import TargetSession
-from conformance.violations import Violation, ensure, violation
+from conformance.model.contract import REFRESH_METHOD, SERVICE, pb
+from conformance.model.errors import CannotEvaluate
+from conformance.model.redact import redact
+from conformance.model.violations import Violation, ensure, violation
+from conformance.rules.fields import missing_user_or_auth_token, schema_findings, unknown_fields
+from conformance.run.check_context import pass_note
+from conformance.run.samples import ensure_every_response, sampled
+from conformance.run.target import TargetSession
+from conformance.transport.frames import FIELD_1_LEN, Frame, varint
+from conformance.transport.native import GrpcTransport
 
 
 @pytest.mark.requirement("CT-01")
@@ -79,9 +80,8 @@ def test_ct05_unknown_request_field_is_ignored(target: TargetSession) -> None:
                                       shown=request.shown(redact(token)))
     ensure(reply.ok, "Request with an unknown field refused",
            expected="status OK: unknown field 99 is ignored", received=reply.status, reply=reply)
-    assert isinstance(reply.response, bytes)
     try:
-        pb.RefreshAccessTokenResponse.FromString(reply.response)
+        pb.RefreshAccessTokenResponse.FromString(reply.raw or b"")
     except DecodeError as error:
         raise violation("Response to a request with an unknown field is undecodable",
                         expected="a RefreshAccessTokenResponse", received=f"{error}",
@@ -155,7 +155,7 @@ def judge_drift(target: TargetSession, request: pytest.FixtureRequest, category:
         raise CannotEvaluate(str(error)) from None
     files = len(reflected.files.file)
     if not findings:
-        plugin.pass_note(request.node, f"the description reflection ({reflected.version}) "
+        pass_note(request.node, f"the description reflection ({reflected.version}) "
                          f"serves, {files} files, keeps every rule of buf's {category} "
                          "category, and every service, RPC, message and enum of the contract")
         return
@@ -170,16 +170,25 @@ def judge_drift(target: TargetSession, request: pytest.FixtureRequest, category:
                     f"by {reflected.version}")
 
 
+# Server reflection is a streaming RPC: CT-07 and CT-08 read it over native gRPC only
+# (requirements.md, "Transports (v3)").
+NATIVE_ONLY = "reflection is judged over native gRPC: certify the gRPC address too"
+
+
 def reflected_description(target: TargetSession) -> Reflected:
     """What the target's reflection describes (read once per target); `skip` with the reason
     when it describes nothing of the contract."""
-    with REFLECTING:  # CT-07 and CT-08 may ask at once (conformance.overlap): one reads it
+    with REFLECTING:  # CT-07 and CT-08 may ask at once (conformance.run.overlap): one reads it
+        transport = target.client.transport
+        if target.label not in REFLECTED and not isinstance(transport, GrpcTransport):
+            REFLECTED[target.label] = NATIVE_ONLY
         if target.label not in REFLECTED:
+            assert isinstance(transport, GrpcTransport)
             channel = target.config.channel
             # Reflection's calls (one after another) count against --max-inflight as any other.
             with target.client.gate.slot():
                 try:
-                    REFLECTED[target.label] = reflect(target.client.channel, SERVICE,
+                    REFLECTED[target.label] = reflect(transport.channel, SERVICE,
                                                       deadline=channel.deadline,
                                                       metadata=channel.metadata)
                 except NotDescribed as error:

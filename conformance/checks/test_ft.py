@@ -1,14 +1,14 @@
-"""FT: field types and formats, judged on every response the suite has seen (conformance.samples):
+"""FT: field types and formats, judged on every response the suite has seen (run.samples):
 the sample (the login response, a refresh response and GetMe), then every other OK response of
-the run's ordinary checks. The rules are conformance.fields'."""
+the run's ordinary checks. The rules are conformance.rules.fields'."""
 
 from __future__ import annotations
 
 import pytest
 
-from conformance import fields
-from conformance.samples import ensure_every_response
-from conformance.target import TargetSession
+from conformance.rules import fields
+from conformance.run.samples import ensure_every_response
+from conformance.run.target import TargetSession
 
 pytestmark = pytest.mark.fields  # after the ordinary checks: every response of the run is judged
 

@@ -18,20 +18,17 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import grpc
 import pytest
 from google.protobuf.message import DecodeError, Message
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from conformance import plugin
-from conformance.client import CallRecord, Reply, carry
-from conformance.frames import KINDS as FRAME_KINDS
-from conformance.frames import frame as malformed_frame
-from conformance.proto import GET_ME_METHOD, REFRESH_METHOD, pb
-from conformance.redact import SECRETS, redact
-from conformance.strategies import (
+from conformance.model.contract import GET_ME_METHOD, REFRESH_METHOD, pb
+from conformance.model.redact import SECRETS, redact
+from conformance.model.status import Status
+from conformance.model.violations import ensure, ensure_status, violation
+from conformance.rules.strategies import (
     FAMILIES,
     Tagged,
     family_examples,
@@ -39,9 +36,12 @@ from conformance.strategies import (
     padded_variants,
     tagged_tokens,
 )
-from conformance.target import TargetSession
-from conformance.tokens import NeedsFreshTokens
-from conformance.violations import ensure, ensure_status, violation
+from conformance.run.check_context import hypothesis_database_dir, hypothesis_seed
+from conformance.run.target import TargetSession
+from conformance.transport.client import CallRecord, Reply, carry
+from conformance.transport.frames import KINDS as FRAME_KINDS
+from conformance.transport.frames import frame as malformed_frame
+from conformance.transport.tokens import NeedsFreshTokens
 
 pytestmark = pytest.mark.late
 
@@ -89,7 +89,7 @@ def test_fz01_malformed_refresh_tokens_are_rejected(target: TargetSession,
     if finding is not None:
         reply = finding.reply
         if _shown_whole(finding.token, live):  # then the grpcurl line can carry it too
-            reply = dataclasses.replace(reply, reproduce=target.client.grpcurl(
+            reply = dataclasses.replace(reply, reproduce=target.client.reproduce(
                 REFRESH_METHOD, {"refresh_token": finding.token}, secret=False))
         raise violation(
             "Malformed refresh token not rejected",
@@ -232,9 +232,8 @@ def test_fz09_malformed_frames_around_a_live_token_are_not_accepted(
 
 
 def _issued_a_refresh_token(reply: Reply[Message]) -> bool:
-    raw = reply.response if isinstance(reply.response, bytes) else b""
     try:
-        response = pb.RefreshAccessTokenResponse.FromString(raw)
+        response = pb.RefreshAccessTokenResponse.FromString(reply.raw or b"")
     except DecodeError:
         return False
     SECRETS.remember(response.auth_token.token)  # a raw call leaves that to its caller
@@ -338,8 +337,8 @@ class _Campaign:
         self.findings: list[_Finding] = []
         # With --hypothesis-seed, hypothesis seeds the run itself and uses no database;
         # otherwise its seed is random and the database replays earlier failures first.
-        self.seed = plugin.hypothesis_seed()
-        self.database_dir = None if self.seed else plugin.hypothesis_database_dir()
+        self.seed = hypothesis_seed()
+        self.database_dir = None if self.seed else hypothesis_database_dir()
         self.reproduce_failure = ""
         self._shrink_until = 0.0
         self.shrink_cut_short = False
@@ -487,7 +486,7 @@ INTERNALS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 def _error_records(target: TargetSession) -> list[CallRecord]:
     return [record for record in target.client.log.snapshot()
-            if record.code is not grpc.StatusCode.OK and (record.details or record.trailers)]
+            if record.code is not Status.OK and (record.details or record.trailers)]
 
 
 def _method_name(record: CallRecord) -> str:

@@ -17,23 +17,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import grpc
 import pytest
 
-from conformance import plugin
-from conformance.client import Reply, carry
-from conformance.errors import CannotEvaluate
-from conformance.expiry import ExpiryClock, start_clock
 from conformance.formats import is_bearer_token, is_vschar_token
-from conformance.lookalike import lookalike
-from conformance.proto import pb
-from conformance.redact import redact, show_authorization
-from conformance.samples import IssuedToken, issued_tokens, sampled
-from conformance.target import TargetSession
-from conformance.token_analysis import estimate_entropy, parse_jws
-from conformance.tokens import NeedsFreshTokens, TokenPair
-from conformance.violations import ensure, ensure_status, violation
-from conformance.weak_secrets import (
+from conformance.model.contract import pb
+from conformance.model.errors import CannotEvaluate
+from conformance.model.redact import redact, show_authorization
+from conformance.model.status import Status
+from conformance.model.violations import ensure, ensure_status, violation
+from conformance.rules.expiry import ExpiryClock, start_clock
+from conformance.rules.lookalike import lookalike
+from conformance.rules.token_analysis import estimate_entropy, parse_jws
+from conformance.rules.weak_secrets import (
     HMAC_ALGS,
     LIST_NAME,
     Candidate,
@@ -43,6 +38,11 @@ from conformance.weak_secrets import (
     signing_alg,
     weak_secrets,
 )
+from conformance.run.check_context import pass_note
+from conformance.run.samples import IssuedToken, issued_tokens, sampled
+from conformance.run.target import TargetSession
+from conformance.transport.client import Reply, carry
+from conformance.transport.tokens import NeedsFreshTokens, TokenPair
 
 # RFC 6750 §3.1 / RFC 6749 §5.2: a bad credential is a failed authentication.
 UNAUTHENTICATED = {"UNAUTHENTICATED"}
@@ -517,7 +517,7 @@ def test_rt19_refused_refresh_tokens_get_one_answer(target: TargetSession,
     answers = {"unknown": target.refresh(lookalike(rotated_out)),
                "rotated-out": target.refresh(rotated_out),
                "family-revoked": target.refresh(revoked)}  # revoked by the replay before it
-    down = [kind for kind, reply in answers.items() if reply.code is grpc.StatusCode.UNAVAILABLE]
+    down = [kind for kind, reply in answers.items() if reply.code is Status.UNAVAILABLE]
     if down:
         raise CannotEvaluate(f"the target stopped answering: the {down[0]} refresh token got "
                              f"{answers[down[0]].status}")
@@ -533,7 +533,7 @@ def test_rt19_refused_refresh_tokens_get_one_answer(target: TargetSession,
            received="; ".join(f"{kind}: {reply.status}" for kind, reply in compared.items()),
            reply=compared.get("rotated-out") or next(iter(compared.values())), details=aside)
     if aside:
-        plugin.pass_note(request.node, f"{' and '.join(compared)} refresh tokens get one answer "
+        pass_note(request.node, f"{' and '.join(compared)} refresh tokens get one answer "
                          f"({next(iter(compared.values())).status}); {aside}")
 
 
@@ -602,13 +602,13 @@ def test_rt24_identity_metadata_never_changes_the_user(target: TargetSession,
     together = target.client.get_me(authorization, made_up=IDENTITY_METADATA)
     if same_user(together, owner):
         return
-    if together.code is grpc.StatusCode.UNAVAILABLE:
+    if together.code is Status.UNAVAILABLE:
         raise CannotEvaluate(f"the target stopped answering: GetMe got {together.status}")
     alone = {key: target.client.get_me(authorization, made_up=((key, value),))
              for key, value in IDENTITY_METADATA}
     changed = {key: reply for key, reply in alone.items() if not same_user(reply, owner)}
     if not changed:
-        plugin.pass_note(request.node, f"every identity header at once got "
+        pass_note(request.node, f"every identity header at once got "
                          f"{answer_of(together)}; each alone leaves GetMe's answer unchanged")
         return
     another = [key for key, reply in changed.items() if reply.ok]
@@ -737,7 +737,7 @@ def burst(target: TargetSession, refresh_token: str, size: int) -> list[RefreshR
             replies[index] = target.refresh(refresh_token)
 
     # The burst has the target to itself: no other check's call is in flight during it
-    # (conformance.inflight), whatever --max-inflight is.
+    # (conformance.transport.inflight), whatever --max-inflight is.
     with target.client.gate.alone() as step:
         threads = [threading.Thread(target=carry(run), args=(i,), daemon=True)
                    for i in range(size)]
@@ -790,9 +790,9 @@ def refreshed_jwt(target: TargetSession,
 
 # Helpers: guessing estimate (RT-15, RT-16) ----------------------------------------------------
 # RT-15 and RT-16 judge one sample per target, gathered once by whichever asks first (as
-# conformance.samples gathers its own). A spent static token is each one's, with the same cause;
+# conformance.run.samples gathers its own). A spent static token is each one's, with the same cause;
 # any other failure is not kept: the next to ask gathers anew, so that a check run again alone
-# (conformance.overlap) is judged on a sample of its own run, not on what its neighbours spoilt.
+# (conformance.run.overlap) is judged on a sample of its own run, not on what its neighbours spoilt.
 _ISSUED: weakref.WeakKeyDictionary[TargetSession, dict[str, list[str]] | Exception] = \
     weakref.WeakKeyDictionary()
 _ISSUED_LOCKS: weakref.WeakKeyDictionary[TargetSession, threading.Lock] = \
@@ -934,7 +934,7 @@ def test_rt21_access_token_is_refused_once_expired(target: TargetSession,
                   expected=f"UNAUTHENTICATED for {redact(clock.access_token)}, {waited:.1f} s "
                   f"after it was issued: past its lifetime of {clock.lifetime:g} s "
                   f"({clock.authority}) and the declared leeway of {clock.leeway:g} s")
-    plugin.pass_note(request.node, f"GetMe refused the access token {waited:.1f} s after issue "
+    pass_note(request.node, f"GetMe refused the access token {waited:.1f} s after issue "
                      f"(lifetime {clock.lifetime:g} s, {clock.authority}; leeway "
                      f"{clock.leeway:g} s)")
 
@@ -947,7 +947,7 @@ def test_rt22_a_refresh_leaves_the_users_other_families_working(target: TargetSe
     (RFC 6749 §6: a refresh token is bound to its grant; RFC 9700 §4.14.2: reuse revokes the
     family, no more). A server that logs out the user's other sessions on each refresh ("one
     session per user", a product choice) is judged only here: the checks it disturbs when they
-    run side by side end differently alone, and are judged alone (conformance.overlap). `skip`
+    run side by side end differently alone, and are judged alone (conformance.run.overlap). `skip`
     when the two minted families belong to different users (a token command may give any
     user)."""
     other = target.fresh_tokens()
@@ -1014,7 +1014,7 @@ def test_rt23_hmac_jwt_does_not_verify_with_a_weak_secret(target: TargetSession,
     weak = [(one, key) for one in hmac_jwts if (key := find_weak_secret(one.token))]
     kinds = sorted({one.kind for one in hmac_jwts})
     if not weak:
-        plugin.pass_note(request.node, f"{len(hmac_jwts)} HMAC-signed JWTs "
+        pass_note(request.node, f"{len(hmac_jwts)} HMAC-signed JWTs "
                          f"({' and '.join(kinds)}) verify with none of the "
                          f"{len(candidates())} keys of the {len(weak_secrets())} weak secrets"
                          + (f"; {aside} tokens not judged" if aside else ""))
@@ -1043,7 +1043,7 @@ def rt23_forgery(target: TargetSession, weak: list[tuple[IssuedToken, Candidate]
     reply = target.client.get_me(f"Bearer {forged}")  # a working credential: redacted too
     parsed = parse_jws(one.token)
     sub = parsed[1].get("sub") if parsed else None
-    if reply.code is grpc.StatusCode.UNAVAILABLE:  # the key is public whatever GetMe answers
+    if reply.code is Status.UNAVAILABLE:  # the key is public whatever GetMe answers
         return None, f"GetMe with a token forged with that key got {reply.status}"
     if reply.ok and reply.response is not None:
         return reply, (f"GetMe accepted {redact(forged)}, forged by the suite with that key (sub "

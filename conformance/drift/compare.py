@@ -17,7 +17,7 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2, struct_pb2
 
-from conformance.proto import pb
+from conformance.model.contract import pb
 
 __all__ = ["BufFailed", "BufMissing", "Finding", "breaking", "contract_files", "find_buf"]
 

@@ -15,15 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conformance.client import ChannelSettings
-from conformance.errors import TargetDown, UsageError
 from conformance.load import embedded
 from conformance.load.judge import Tally
 from conformance.load.ledger import Ledger
 from conformance.load.options import LoadSettings, parse, usage_exit
-from conformance.options import TokenSourceSpec
-from conformance.redact import SECRETS
+from conformance.model.errors import TargetDown, UsageError
+from conformance.model.redact import SECRETS
 from conformance.reference.faults import FLAVORS
+from conformance.transport.client import ChannelSettings
+from conformance.transport.tokens import TokenSourceSpec
 
 __all__ = ["main"]
 
@@ -140,7 +140,7 @@ class _Run:
         from locust.env import Environment
 
         from conformance.load.user import RefreshUser, Workload
-        from conformance.tokens import CommandSource
+        from conformance.transport.tokens import CommandSource
 
         self.settings, self.target, self.argv, self.children = settings, target, argv, children
         self.ledger = Ledger()

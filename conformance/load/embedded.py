@@ -12,8 +12,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from conformance.errors import TargetDown
-from conformance.redact import SECRETS
+from conformance.model.errors import TargetDown
+from conformance.model.redact import SECRETS
 from conformance.reference.server import DEFAULT_EMAIL
 
 __all__ = ["EmbeddedServer", "start"]

@@ -7,10 +7,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.catalogue import Level, requirement
 from conformance.load.ledger import SERVER_ERRORS, SHED, shown
-from conformance.results import Outcome
-from conformance.violations import Violation
+from conformance.model.catalogue import Level, requirement
+from conformance.model.results import Outcome
+from conformance.model.violations import Violation
 
 __all__ = ["LD_IDS", "SHED_LIMIT", "Judgement", "Tally"]
 

@@ -28,7 +28,7 @@ def token_hash(token: str) -> str:
 
 
 def shown(digest: str) -> str:
-    """The redacted form every output uses (conformance.redact.redact gives the same)."""
+    """The redacted form every output uses (conformance.model.redact.redact gives the same)."""
     return f"<token sha256:{digest[:8]}>"
 
 

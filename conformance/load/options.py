@@ -10,9 +10,9 @@ import sys
 from dataclasses import dataclass
 from typing import NoReturn
 
-from conformance.errors import UsageError
-from conformance.options import RunSettings, add_options, settings_from
-from conformance.redact import redact
+from conformance.model.errors import UsageError
+from conformance.model.redact import redact
+from conformance.run.options import RunSettings, add_options, settings_from
 
 __all__ = ["LoadSettings", "parse"]
 
@@ -141,6 +141,12 @@ def parse(argv: list[str]) -> LoadSettings:
     a = parser().parse_args(argv)
     _contradictions(a)
     run = settings_from(lambda dest: getattr(a, dest))
+    if run.reference_faults or run.reference_flavors:
+        from conformance.reference.faults import unknown_switches  # the server's whole package
+
+        problem = unknown_switches(run.reference_faults, run.reference_flavors)
+        if problem:
+            raise UsageError(problem)
     if len(run.targets) > 1:
         raise UsageError("load: give one target (a load run judges one target)")
     if run.targets and run.targets[0].tokens.kind == "static":

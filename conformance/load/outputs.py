@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import conformance
-from conformance.catalogue import requirement
 from conformance.load.judge import LD_IDS, Judgement
-from conformance.redact import SECRETS
-from conformance.results import CheckResult, Results
+from conformance.model.catalogue import requirement
+from conformance.model.redact import SECRETS
+from conformance.model.results import CheckResult, Results
 
 __all__ = ["CSV_PREFIX", "HTML_FILE", "RESULTS_FILE", "record", "rpc_figures", "summary",
            "write_html"]

@@ -19,11 +19,13 @@ import grpc
 from gevent.pool import Group
 from locust import User, constant, task
 
-from conformance.client import ChannelSettings
-from conformance.errors import CannotEvaluate
 from conformance.load.ledger import NO_ANSWER, SERVER_ERRORS, Ledger
-from conformance.proto import pb, pb_grpc
-from conformance.tokens import TokenSource
+from conformance.model.contract import pb
+from conformance.model.errors import CannotEvaluate
+from conformance.transport.native import open_channel
+from conformance.transport.settings import ChannelSettings
+from conformance.transport.stubs import pb_grpc
+from conformance.transport.tokens import TokenSource
 
 __all__ = ["RefreshUser", "Workload"]
 
@@ -48,7 +50,7 @@ class Workload:
 
     def stub(self) -> Any:
         if self._grpc is None:
-            self._grpc = self.channel.open()
+            self._grpc = open_channel(self.channel)
         return pb_grpc.UserApiServiceStub(self._grpc)  # type: ignore[no-untyped-call]
 
     def close(self) -> None:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.catalogue import catalogue
-from conformance.command_parser import CommandParser
+from conformance.model.catalogue import catalogue
+from conformance.model.command_parser import CommandParser
 
 __all__ = ["Change", "CompareError", "Comparison", "compare_documents", "main", "read_results"]
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from conformance.catalogue import Level, catalogue
-from conformance.errors import UsageError
-from conformance.toml_file import read_toml
+from conformance.model.catalogue import Level, catalogue
+from conformance.model.errors import UsageError
+from conformance.model.toml_file import read_toml
 
 __all__ = ["Entry", "ExpectedFailures", "Judgement", "judge", "load", "paste_ready"]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.errors import UsageError
+from conformance.model.errors import UsageError
 from conformance.nightly.compare import SEVERITY, target_name
 
 __all__ = ["SCHEMA_VERSION", "Trend", "append", "check_history", "previous_document", "trend"]

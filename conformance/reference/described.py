@@ -10,7 +10,7 @@ from typing import TypeAlias
 from google.protobuf import descriptor_pb2, descriptor_pool, struct_pb2
 from grpc_health.v1 import health_pb2
 
-from conformance.proto import pb
+from conformance.model.contract import pb
 
 __all__ = ["DESCRIPTIONS", "described_pool"]
 

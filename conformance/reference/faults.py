@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FAULTS", "FLAVORS", "Fault", "Flavor"]
+__all__ = ["FAULTS", "FLAVORS", "Fault", "Flavor", "unknown_switches"]
 
 
 @dataclass(frozen=True)
@@ -336,3 +336,12 @@ FLAVORS: dict[str, Flavor] = {
                "exp, sub and a 256-bit jti: no shared secret to guess (RT-23 skips them)."),
     )
 }
+
+
+def unknown_switches(faults: frozenset[str], flavors: frozenset[str]) -> str | None:
+    """A one-line usage error for fault or flavour names that do not exist, else None."""
+    unknown = sorted((faults - FAULTS.keys()) | (flavors - FLAVORS.keys()))
+    if not unknown:
+        return None
+    return (f"--reference-fault/--reference-flavor: unknown {', '.join(unknown)} "
+            "(python -m conformance.reference --list-faults lists them)")

@@ -4,7 +4,7 @@ as lenient as a decoder that keeps what it read before an error."""
 
 from __future__ import annotations
 
-from conformance.proto import pb
+from conformance.model.contract import pb
 
 __all__ = ["decode_leniently"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from conformance.proto import pb
+from conformance.model.contract import pb
 
 __all__ = ["issued_access_token", "issued_refresh_token", "rewrite_auth_token", "rewrite_user"]
 

@@ -13,7 +13,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from conformance.proto import SERVICE, pb, pb_grpc
+from conformance.model.contract import SERVICE, pb
 from conformance.reference.described import described_pool
 from conformance.reference.faults import FAULTS, FLAVORS
 from conformance.reference.lenient import decode_leniently
@@ -24,6 +24,7 @@ from conformance.reference.servicer import (
     UserApiServicer,
 )
 from conformance.reference.store import Store, StoredUser
+from conformance.transport.stubs import pb_grpc
 
 __all__ = ["DEFAULT_EMAIL", "TEST_USER_PROFILE", "ReferenceServer", "ServerOptions"]
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf import json_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
-from conformance.proto import pb, pb_grpc
+from conformance.model.contract import pb
 from conformance.reference import checksummed, mutations
 from conformance.reference.ratelimit import TokenBucket, throttled
 from conformance.reference.store import (
@@ -34,6 +34,7 @@ from conformance.reference.store import (
     StoredUser,
     hash_token,
 )
+from conformance.transport.stubs import pb_grpc
 
 __all__ = ["UNDECODABLE", "Behaviour", "UserApiServicer"]
 

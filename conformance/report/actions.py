@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from conformance.catalogue import Level
+from conformance.model.catalogue import Level
+from conformance.model.results import Outcome, RequirementResult
 from conformance.report.figures import figures_html
 from conformance.report.markup import anchor, inline, mark, source_html
 from conformance.report.view import Expected, RunView
-from conformance.results import Outcome, RequirementResult
 
 __all__ = ["ACTIONS", "Action", "actions", "actions_section", "detail_anchor"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from html import escape
 
-from conformance.catalogue import source_links
-from conformance.results import Outcome
+from conformance.model.catalogue import source_links
+from conformance.model.results import Outcome
 
 __all__ = ["MARKS", "anchor", "inline", "mark", "source_html"]
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from html import escape
 
-from conformance.catalogue import catalogue, families
+from conformance.model.catalogue import catalogue, families
+from conformance.model.results import Outcome
 from conformance.report.actions import detail_anchor
 from conformance.report.markup import MARKS, mark
 from conformance.report.view import RunView
-from conformance.results import Outcome
 
 __all__ = ["picture_section"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from html import escape
 
-from conformance.catalogue import catalogue_identity
+from conformance.model.catalogue import catalogue_identity
+from conformance.model.results import Outcome, Verdict
 from conformance.report.markup import mark
 from conformance.report.view import RunView
-from conformance.results import Outcome, Verdict
 
 __all__ = ["verdicts_section"]
 

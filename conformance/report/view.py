@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from conformance.results import RequirementResult, Results
+from conformance.model.results import RequirementResult, Results
 
 __all__ = ["Expected", "RunView", "Section", "unexpected_only"]
 

@@ -5,7 +5,7 @@ import json
 import os
 import sys
 
-from conformance.client import ChannelSettings, UserApiClient
+from conformance.transport.client import ChannelSettings, UserApiClient
 
 client = UserApiClient(ChannelSettings(os.environ["TC_ADDRESS"], plaintext=True, deadline=5))
 reply = client.login(os.environ["TC_EMAIL"], os.environ["TC_PASSWORD"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.options import RunSettings, TargetConfig
+from conformance.run.options import RunSettings
+from conformance.run.target_config import TargetConfig
 
 __all__ = ["run_record"]
 
@@ -25,8 +26,7 @@ def run_record(settings: RunSettings, targets: list[TargetConfig],
         "reference": {"faults": sorted(settings.reference_faults),
                       "flavors": sorted(settings.reference_flavors)},
         "hypothesis_seed": hypothesis_seed,
-        "expected_failures": settings.expected_failures.file if settings.expected_failures
-        else None,
+        "expected_failures": settings.expected_failures,
         "history": settings.history,
         "deadline_s": settings.deadline,
         "token_sources": {t.label: _token_source(t) for t in targets},

@@ -19,13 +19,10 @@ import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from conformance.catalogue import Level, Requirement, catalogue, catalogue_identity
-from conformance.redact import SECRETS
-
-if TYPE_CHECKING:
-    from conformance.nightly.expectations import Judgement
+from conformance.model.catalogue import Level, Requirement, catalogue, catalogue_identity
+from conformance.model.redact import SECRETS
 
 __all__ = ["CheckResult", "Outcome", "Results", "Verdict"]
 
@@ -52,6 +49,17 @@ NOT_IMPLEMENTED = "not implemented"
 NOT_SELECTED = "not selected (--only)"
 # The LD family is judged by the load command alone (conformance.load): an ordinary run says so.
 RUN_LOAD = "run `python -m conformance load`"
+
+
+class Waivers(Protocol):
+    """What the model asks of a judgement of the run against its known deviations (the
+    --expected-failures one is conformance.nightly.expectations.Judgement): the exit status it
+    decides, and its annotations of results.json."""
+
+    @property
+    def exit_status(self) -> int: ...
+
+    def annotate(self, document: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -90,7 +98,7 @@ class Results:
     figures: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     # The --expected-failures judgement, once the run is over: it annotates results.json and
     # decides the exit status, never the verdict.
-    expectations: Judgement | None = None
+    expectations: Waivers | None = None
     ids: frozenset[str] | None = None   # only these requirements (the load run's LD rows)
     _checks: dict[str, CheckResult] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
-from conformance.proto import pb
+from conformance.model.contract import pb
 
 __all__ = ["FIELD_1_LEN", "KINDS", "Frame", "frame", "malformed", "varint"]
 

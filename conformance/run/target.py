@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 
-from conformance.client import NO_ANSWER, Reply, UserApiClient
-from conformance.errors import CannotEvaluate, TargetDown
-from conformance.options import TargetConfig
-from conformance.profiles import Profile
-from conformance.proto import pb
-from conformance.throttle import Throttling
-from conformance.tokens import PasswordSource, TokenPair, TokenSource, make_token_source
+from conformance.model.contract import pb
+from conformance.model.errors import CannotEvaluate, TargetDown
+from conformance.run.profiles import Profile
+from conformance.run.target_config import TargetConfig
+from conformance.transport.client import NO_ANSWER, Reply, UserApiClient
+from conformance.transport.throttle import Throttling
+from conformance.transport.tokens import PasswordSource, TokenPair, TokenSource, make_token_source
 
 __all__ = ["TargetSession"]
 # What gRPC's message for a failed TLS handshake says, in one form or another.
@@ -18,7 +18,8 @@ TLS_WORDS = ("ssl", "tls", "handshake", "certificate", "verification")
 # Tokens minted at once for one target when checks overlap (a login, or a run of the token
 # command). A serial run mints one at a time; sandboxes throttle and lock accounts on bursts of
 # logins, so overlap never makes more than this many at once (one at --max-inflight 1), and the
-# pacer (conformance.throttle) slows them further once the target refuses one as throttling.
+# pacer (conformance.transport.throttle) slows them further once the target refuses one as
+# throttling.
 MINTING_AT_ONCE = 2
 
 

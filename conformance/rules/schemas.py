@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, FormatChecker, ValidationError
     from referencing import Registry, Resource
 
-from conformance.data import data_dir
 from conformance.formats import is_absolute_uri, is_did, is_email
+from conformance.model.data import data_dir
 
 __all__ = [
     "MESSAGE_SCHEMAS",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-from conformance.token_analysis import parse_jws
+from conformance.rules.token_analysis import parse_jws
 
 __all__ = ["HMAC_ALGS", "LIST_NAME", "Candidate", "candidates", "find_weak_secret", "forge",
            "signing_alg", "weak_secrets"]
@@ -48,7 +48,7 @@ class Candidate:
 @functools.cache
 def weak_secrets() -> tuple[str, ...]:
     """The list's entries, in its order: every line but comments and blank ones, verbatim."""
-    text = files("conformance").joinpath(LIST_NAME).read_text(encoding="utf-8")
+    text = files("conformance.rules").joinpath(LIST_NAME).read_text(encoding="utf-8")
     return tuple(line for line in text.splitlines() if line and not line.startswith("#"))
 
 

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import grpc
 from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
 
-from conformance.client import CURRENT_CHECK, Reply
-from conformance.errors import CannotEvaluate
+from conformance.model.errors import CannotEvaluate
+from conformance.model.status import Status
+from conformance.transport.client import CURRENT_CHECK, Reply
 
 __all__ = ["MAX_ATTEMPTS", "WAIT_DEADLINES", "LoginPacer", "Throttling", "retry_delay"]
 
@@ -124,12 +124,12 @@ class LoginPacer:
         EXHAUSTED is throttling; UNAVAILABLE only with a RetryInfo (without it the target may be
         down, which the client's stopped-answering bound handles)."""
         code = reply.code
-        if code not in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE):
+        if code not in (Status.RESOURCE_EXHAUSTED, Status.UNAVAILABLE):
             return None
         asked = retry_delay(reply)
         if asked is not None:
             return asked
-        if code is grpc.StatusCode.UNAVAILABLE:
+        if code is Status.UNAVAILABLE:
             return None
         step = min(self.backoff_cap, BACKOFF_FIRST * 2.0 ** attempt)
         return step / 2 + random.uniform(0, step / 2)

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from conformance.errors import UsageError
+from conformance.model.errors import UsageError
 
 __all__ = ["read_toml"]
 

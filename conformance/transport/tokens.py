@@ -5,19 +5,35 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from conformance.client import UserApiClient
-from conformance.errors import CannotEvaluate
-from conformance.options import TokenSourceSpec
-from conformance.proto import pb
-from conformance.redact import SECRETS
-from conformance.throttle import LoginPacer
+from conformance.model.contract import pb
+from conformance.model.errors import CannotEvaluate
+from conformance.model.redact import SECRETS
+from conformance.transport.client import UserApiClient
+from conformance.transport.throttle import LoginPacer
 
-__all__ = ["NeedsFreshTokens", "PasswordSource", "TokenPair", "TokenSource", "make_token_source"]
+__all__ = ["NeedsFreshTokens", "PasswordSource", "TokenPair", "TokenSource", "TokenSourceSpec",
+           "make_token_source"]
+
+
+@dataclass(frozen=True)
+class TokenSourceSpec:
+    kind: str                      # "password", "command", "static" or "embedded"
+    email: str | None = None
+    secret_env: str | None = None  # the variable holding the password or the static token
+    command: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.kind in ("password", "embedded"):
+            return f"{self.kind} ({self.email})"
+        if self.kind == "command":
+            return f"command ({shlex.join(self.command[:1])} ...)"
+        return f"static (${self.secret_env})"
 
 # The token command is a local program; a generous bound still guarantees no hang.
 COMMAND_TIMEOUT = 30.0
@@ -49,7 +65,8 @@ class TokenSource(Protocol):
 
 class PasswordSource:
     """Mint with AuthnWithPassword: every call is a new login, hence a new token family. Logins
-    go through a pacer, which honours the target's login throttling (conformance.throttle)."""
+    go through a pacer, which honours the target's login throttling
+    (conformance.transport.throttle)."""
 
     kind = "password"
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
-from conformance.lookalike import character_class, lookalike
+from conformance.rules.lookalike import character_class, lookalike
 
 __all__ = ["FAMILIES", "Tagged", "family_examples", "malformed_tokens", "near_misses",
            "padded_variants", "tagged_tokens"]
@@ -181,7 +181,7 @@ def _classes_of(token: str) -> list[str]:
 
 def _lookalike(live: str) -> st.SearchStrategy[str]:
     """Same length; each letter or digit replaced by one of its class, other characters kept
-    (as conformance.lookalike does), or any character of the live token's own alphabet.
+    (as conformance.rules.lookalike does), or any character of the live token's own alphabet.
 
     Drawn as one byte string mapped onto the alphabets: one choice per example instead of one
     per character, the most expensive family otherwise (FZ-01's throughput)."""

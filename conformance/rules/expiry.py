@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from numbers import Real
 
-from conformance.token_analysis import parse_jws
+from conformance.rules.token_analysis import parse_jws
 
 __all__ = ["EXPIRY_MARGIN", "ExpiryClock", "start_clock"]
 

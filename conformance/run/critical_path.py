@@ -1,5 +1,5 @@
 """The critical path of a run: the least it can cost when independent checks overlap (issue 17;
-conformance.overlap runs them so, and the benchmark prints this path next to the wall time).
+conformance.run.overlap runs them so, and the benchmark prints this path next to the wall time).
 
 The client stamps every call with its start and end (time.monotonic) and the check that made it
 (client.CURRENT_CHECK, whichever thread made it), and the plugin keeps, per target, each check's
@@ -12,7 +12,7 @@ trips. The model assumes, and nothing more:
   end.
 - Checks are independent of one another, save that run phases are barriers (plugin.RUN_PHASES,
   with `early` before the ordinary checks): a phase starts when the one before has ended.
-- The sample (conformance.samples: one login, a refresh, a GetMe) is gathered once, in the phase
+- The sample (conformance.run.samples: one login, a refresh, a GetMe) is gathered once, in the phase
   of the first check that needs it; in that phase each check that uses it depends on it (its
   chain is the sample's steps, then its own). In later phases it is already there.
 - Only calls count: the suite's own work between calls (drawing fuzz tokens, building reports)

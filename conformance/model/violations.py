@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import grpc
-
-from conformance.catalogue import Requirement
-from conformance.client import Reply
-from conformance.errors import CannotEvaluate
-from conformance.redact import SECRETS
+from conformance.model.calls import Reply
+from conformance.model.catalogue import Requirement
+from conformance.model.errors import CannotEvaluate
+from conformance.model.redact import SECRETS
+from conformance.model.status import Status
 
 __all__ = ["Violation", "ensure", "ensure_status", "violation"]
 
@@ -51,7 +50,7 @@ def violation(title: str, *, expected: str, received: str, reply: Reply[object] 
               details: str = "") -> Violation | CannotEvaluate:
     """The Violation to raise; but a rule cannot be judged on a reply that never came: an
     UNAVAILABLE reply means the target stopped answering, so the check is `error`."""
-    if reply is not None and reply.code is grpc.StatusCode.UNAVAILABLE:
+    if reply is not None and reply.code is Status.UNAVAILABLE:
         return CannotEvaluate(f"the target stopped answering: {reply.method} got {reply.status}")
     return Violation(title, expected, received, reply.reproduce if reply else "", details)
 

@@ -11,27 +11,19 @@ import html
 import secrets
 import sys
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import conformance
-from conformance.catalogue import Level, Requirement, requirement
-from conformance.client import CURRENT_CHECK, ChannelSettings
-from conformance.critical_path import CheckCalls, critical_path
-from conformance.errors import CannotEvaluate, TargetDown, UsageError
-from conformance.options import (
-    RunSettings,
-    TargetConfig,
-    TokenSourceSpec,
-    add_options,
-    settings_from,
-)
-from conformance.overlap import Overlap
-from conformance.redact import SECRETS
+from conformance.model.catalogue import Level, Requirement, requirement
+from conformance.model.errors import CannotEvaluate, TargetDown, UsageError
+from conformance.model.redact import SECRETS
+from conformance.model.results import CheckResult, Outcome, Results
+from conformance.model.violations import Violation
 from conformance.report import (
     STYLE_FILE,
     Expected,
@@ -40,14 +32,22 @@ from conformance.report import (
     render_summary,
     unexpected_only,
 )
-from conformance.results import CheckResult, Outcome, Results
-from conformance.run_record import run_record
-from conformance.target import TargetSession
-from conformance.throttle import Throttling
-from conformance.tokens import NeedsFreshTokens
-from conformance.violations import Violation
+from conformance.run.check_context import PASS_NOTE, HypothesisSettings, set_hypothesis
+from conformance.run.critical_path import CheckCalls, critical_path
+from conformance.run.options import RunSettings, add_options, settings_from
+from conformance.run.overlap import Overlap
+from conformance.run.run_record import run_record
+from conformance.run.target import TargetSession
+from conformance.run.target_config import TargetConfig
+from conformance.transport.client import CURRENT_CHECK
+from conformance.transport.settings import ChannelSettings
+from conformance.transport.throttle import Throttling
+from conformance.transport.tokens import NeedsFreshTokens, TokenSourceSpec
 
-CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+if TYPE_CHECKING:
+    from conformance.nightly.expectations import ExpectedFailures, Judgement
+
+CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
 PACKAGE_DIR = CHECKS_DIR.parent
 
 
@@ -67,6 +67,8 @@ class ConformanceRun:
     duration_s: float | None = None  # set when the session finishes
     history_html: str = ""   # --history: the trend fragment, once the run is appended
     overlap: Overlap | None = None  # runs the checks of a phase side by side (issue 17)
+    expected: ExpectedFailures | None = None   # --expected-failures, read at configure time
+    judgement: Judgement | None = None   # ... and judged once the run is over
 
     def close(self) -> None:
         if self.overlap is not None:
@@ -112,7 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if getattr(config.option, "metadata", None):
             raise UsageError("--metadata under pytest belongs to pytest-metadata (it would show "
                              "the values in the HTML report); use --conformance-metadata KEY=VALUE")
-        settings = settings_from(config.getoption)
+        settings, expected = validated_settings(config.getoption)
         settings.report_dir.mkdir(parents=True, exist_ok=True)
     except UsageError as error:
         pytest.exit(f"conformance: usage error: {error}", returncode=2)
@@ -129,6 +131,30 @@ def pytest_configure(config: pytest.Config) -> None:
     worker_input = getattr(config, "workerinput", None)  # set on pytest-xdist workers
     config.stash[RUN] = _start_run(settings, float(config.getoption("conformance_reuse_grace")),
                                    worker_input.get(EMBEDDED) if worker_input else None)
+    config.stash[RUN].expected = expected
+
+
+def validated_settings(get: Callable[[str], Any]) -> tuple[RunSettings, ExpectedFailures | None]:
+    """The run's settings (conformance.run.options), and what the features judge of them before
+    any check runs: the reference server's fault and flavour names, the expected-failures file
+    (read here, once) and the history database. UsageError names the first problem."""
+    settings = settings_from(get)
+    if settings.reference_faults or settings.reference_flavors:
+        # Importing the fault table imports the whole reference server (its package does):
+        # only a run that names a fault or flavour pays for it here.
+        from conformance.reference.faults import unknown_switches
+
+        problem = unknown_switches(settings.reference_faults, settings.reference_flavors)
+        if problem:
+            raise UsageError(problem)
+    expected = None
+    if settings.expected_failures:
+        from conformance.nightly.expectations import load
+        expected = load(settings.expected_failures)
+    if settings.history:
+        from conformance.nightly.history import check_history
+        check_history(settings.history)
+    return settings, expected
 
 
 # With pytest-xdist the controller starts the one embedded server and tells the workers
@@ -148,11 +174,11 @@ def pytest_configure_node(node: Any) -> None:
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)  # before pytest-xdist's own choice
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """With -n N, every check of one target on one worker (see conformance.parallel)."""
+    """With -n N, every check of one target on one worker (see conformance.run.parallel)."""
     run = config.stash.get(RUN, None)
     if run is None or config.getvalue("dist") == "each":
         return None
-    from conformance.parallel import TargetScheduling
+    from conformance.run.parallel import TargetScheduling
     return TargetScheduling(config, log, list(run.sessions))
 
 
@@ -240,7 +266,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 # run) after everything. RT-21 starts its clock in an `early` check, before all others, and
 # judges the token in an `expiry` one, after the fuzz campaign: its wait for an access token to
 # expire overlaps the run instead of adding to it. Phases are barriers: the checks of one phase
-# overlap (conformance.overlap), never those of two.
+# overlap (conformance.run.overlap), never those of two.
 RUN_PHASES = ("fields", "late", "liveness", "expiry", "last")
 EARLY = "early"
 PHASE_NAMES = {-1: EARLY, 0: "ordinary", **{n: name for n, name in enumerate(RUN_PHASES, 1)}}
@@ -279,7 +305,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
             # What login throttling cost this check (summed per target, for results.json).
             cost = session.throttling(item.nodeid)
             report.conformance_throttling = [cost.refusals, cost.waited_s]  # type: ignore[attr-defined]
-            # Its calls' times and phase, for the critical path (conformance.critical_path).
+            # Its calls' times and phase, for the critical path (conformance.run.critical_path).
             report.conformance_calls = [  # type: ignore[attr-defined]
                 _run_phase(item), session.client.log.used_sample(item.nodeid),
                 [[r.started, r.ended, r.in_sample] for r in calls]]
@@ -309,7 +335,7 @@ def _target_label(item: pytest.Item) -> str | None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None,
                             ) -> Generator[None, object, object]:
     """The calls made while pytest runs a check are that check's; the first check of a phase
-    starts the phase's checks side by side (conformance.overlap)."""
+    starts the phase's checks side by side (conformance.run.overlap)."""
     run = item.config.stash.get(RUN, None)
     if run is None or _session_of(item) is None:
         return (yield)
@@ -324,7 +350,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None,
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """A check whose body ran ahead ends as it did then (conformance.overlap)."""
+    """A check whose body ran ahead ends as it did then (conformance.run.overlap)."""
     run = pyfuncitem.config.stash.get(RUN, None)
     if run is None or run.overlap is None or _session_of(pyfuncitem) is None:
         return None
@@ -333,14 +359,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 # A passing check's word on what it judged (e.g. a class it could not compare): the message of
 # its result. Set with `pass_note`.
-PASS_NOTE = "conformance_note"
-
-
-def pass_note(node: pytest.Item, text: str) -> None:
-    """Say `text` (redacted, one line) in the check's result should it pass."""
-    node.user_properties.append((PASS_NOTE, text))
-
-
 def _classify(report: pytest.TestReport, call: pytest.CallInfo[None], req: Requirement,
               ) -> tuple[Outcome, str]:
     if report.passed:
@@ -400,22 +418,18 @@ _CONFIG: list[pytest.Config] = []
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     _CONFIG[:] = [session.config]
+    run = _current_run()
+    set_hypothesis(HypothesisSettings(
+        _hypothesis_seed(session.config),
+        run.settings.report_dir / "hypothesis" if run is not None else None))
 
 
 def _current_run() -> ConformanceRun | None:
     return _CONFIG[0].stash.get(RUN, None) if _CONFIG else None
 
 
-# Hypothesis (FZ-01): its example database lives in the report directory, so that a failure
-# found by one run (say, the nightly) is replayed first by the next run with the same
-# --report-dir; and the seed given with hypothesis's own --hypothesis-seed.
-def hypothesis_database_dir() -> Path | None:
-    run = _current_run()
-    return run.settings.report_dir / "hypothesis" if run is not None else None
-
-
-def hypothesis_seed() -> str | None:
-    seed = _CONFIG[0].getoption("--hypothesis-seed", None) if _CONFIG else None
+def _hypothesis_seed(config: pytest.Config) -> str | None:
+    seed = config.getoption("--hypothesis-seed", None)
     return None if seed is None else str(seed)
 
 
@@ -440,16 +454,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if run.overlap is not None and label in run.overlap.by_target:
             extra[label]["overlap"] = run.overlap.by_target[label].record()
     run.duration_s = time.monotonic() - run.started
-    if run.settings.expected_failures is not None:
+    if run.expected is not None:
         from conformance.nightly.expectations import judge
-        run.results.expectations = judge(run.settings.expected_failures, run.results.outcomes(),
-                                         dt.date.today())
+        run.judgement = judge(run.expected, run.results.outcomes(), dt.date.today())
+        run.results.expectations = run.judgement
     document = run.results.write_json(
         run.settings.report_dir / "results.json", suite_version=conformance.__version__,
         profile=run.settings.profile.name, started_at=run.started_at,
         duration_s=run.duration_s, extra=extra,
         run=run_record(run.settings, [s.config for s in run.sessions.values()],
-                       hypothesis_seed()))
+                       _hypothesis_seed(session.config)))
     if run.settings.history:
         from conformance.nightly.html import history_of_run
         try:
@@ -494,10 +508,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             if row.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR):
                 write(f"  {row.outcome.value.upper():5} {row.requirement.id} "
                       f"{row.requirement.level.value:6} {row.message.splitlines()[0]}")
-    if run.results.expectations is not None:
+    if run.judgement is not None:
         from conformance.nightly.console import expectation_lines
         terminalreporter.section("expected failures")
-        for line in expectation_lines(run.results.expectations, run.results.outcomes()):
+        for line in expectation_lines(run.judgement, run.results.outcomes()):
             write(line)
     write(f"reports: {run.settings.report_dir}/ (conformance.html, junit.xml, results.json)")
 
@@ -527,24 +541,23 @@ def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: 
     run = session.config.stash.get(RUN, None)
     if run is not None:
         prefix.append(render_summary(_report_view(run), _nightly_sections(run),
-                                     _waived(run.results)))
+                                     _waived(run.judgement)))
 
 
 def _nightly_sections(run: ConformanceRun) -> list[Section]:
     """--expected-failures and --history add their sections after "What needs action"."""
     sections = []
-    if run.results.expectations is not None:
+    if run.judgement is not None:
         from conformance.nightly.html import expectations_fragment
         sections.append(Section("nm-expectations", "Expected failures", expectations_fragment(
-            run.results.expectations, run.results.outcomes())))
+            run.judgement, run.results.outcomes())))
     if run.history_html:
         sections.append(Section("nm-history", "History", run.history_html))
     return sections
 
 
-def _waived(results: Results) -> Expected:
+def _waived(judgement: Judgement | None) -> Expected:
     """Actions an --expected-failures entry matched are listed apart, as waived."""
-    judgement = results.expectations
     if judgement is None:
         return unexpected_only
     return lambda target, row: (target, row.requirement.id) in judgement.matched

@@ -4,8 +4,8 @@ pytest still runs, reports and orders every check; this module runs their bodies
 When pytest reaches the first check of a run phase (plugin.RUN_PHASES: phases are barriers, so
 the field checks see every response and the scans every call), the checks of that phase start
 side by side, per target in a pool of `--max-inflight` threads; the target's in-flight gate
-(conformance.inflight) bounds their calls. When pytest then calls a check, it gets the ending
-its body had: the same exception, or none.
+(conformance.transport.inflight) bounds their calls. When pytest then calls a check, it gets
+the ending its body had: the same exception, or none.
 
 Outcomes stay those of a serial run. Checks mint their own token families, so on a correct
 target they cannot disturb one another; a target whose answers do depend on what other checks
@@ -32,11 +32,11 @@ from typing import Any
 
 import pytest
 
-from conformance.client import CURRENT_CHECK
-from conformance.errors import CannotEvaluate
-from conformance.target import TargetSession
-from conformance.tokens import NeedsFreshTokens
-from conformance.violations import Violation
+from conformance.model.errors import CannotEvaluate
+from conformance.model.violations import Violation
+from conformance.run.target import TargetSession
+from conformance.transport.client import CURRENT_CHECK
+from conformance.transport.tokens import NeedsFreshTokens
 
 __all__ = ["Attempt", "Overlap", "ending"]
 

@@ -18,10 +18,9 @@ from google.protobuf.message import Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from conformance import formats
-from conformance.client import canonical_json
-from conformance.proto import pb
-from conformance.redact import redact
-from conformance.schemas import schema_errors
+from conformance.model.contract import pb
+from conformance.model.redact import redact
+from conformance.rules.schemas import schema_errors
 
 __all__ = [
     "FIELD_RULES",
@@ -360,3 +359,11 @@ def schema_findings(message: Message) -> list[Finding]:
             text = text.replace(repr(token), redact(token))
         findings.append(Finding("CT-04", path, text))
     return findings
+
+
+def canonical_json(message: Message) -> dict[str, object]:
+    """The canonical proto3 JSON form (lowerCamelCase names, defaults omitted)."""
+    from google.protobuf import json_format  # lazily: a run that judges no field never needs it
+
+    result: dict[str, object] = json_format.MessageToDict(message)
+    return result

@@ -7,7 +7,7 @@ import re
 import secrets
 import string
 
-from conformance.token_analysis import parse_jws
+from conformance.rules.token_analysis import parse_jws
 
 __all__ = ["CHARACTER_CLASSES", "character_class", "lookalike"]
 

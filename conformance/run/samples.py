@@ -18,12 +18,12 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from conformance.client import Reply
-from conformance.errors import CannotEvaluate
-from conformance.fields import Rule
-from conformance.proto import pb
-from conformance.target import TargetSession
-from conformance.violations import ensure
+from conformance.model.contract import pb
+from conformance.model.errors import CannotEvaluate
+from conformance.model.violations import ensure
+from conformance.rules.fields import Rule
+from conformance.run.target import TargetSession
+from conformance.transport.client import Reply
 
 __all__ = ["IssuedToken", "Sample", "Sampled", "ensure_every_response", "issued_tokens",
            "responses", "sampled"]

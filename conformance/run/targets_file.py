@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from conformance.client import ChannelSettings
-from conformance.errors import UsageError
-from conformance.toml_file import read_toml
+from conformance.model.errors import UsageError
+from conformance.model.toml_file import read_toml
+from conformance.run.target_config import (
+    DEFAULT_MAX_INFLIGHT,
+    TargetConfig,
+    client_certificate,
+    parse_address,
+    parse_inflight,
+    parse_metadata,
+    parse_seconds,
+    readable_file,
+    token_source_from,
+)
+from conformance.transport.settings import ChannelSettings
 
 __all__ = ["load_targets_file"]
 
@@ -17,19 +26,8 @@ KEYS = {"address", "plaintext", "ca_file", "server_name", "login_email", "login_
 
 def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
                       expiry_leeway: float = 5.0, max_inflight: int | None = None,
-                      ) -> list[Any]:
+                      ) -> list[TargetConfig]:
     """The targets of a TOML file; UsageError names the file, the entry and the problem."""
-    from conformance.options import (
-        DEFAULT_MAX_INFLIGHT,
-        TargetConfig,
-        client_certificate,
-        parse_address,
-        parse_inflight,
-        parse_metadata,
-        parse_seconds,
-        readable_file,
-        token_source_from,
-    )
     data = read_toml(path, f"--targets-file {path}")
     entries = data.get("target")
     if not isinstance(entries, list) or not entries or not all(
