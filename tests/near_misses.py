@@ -163,6 +163,15 @@ TABLE: dict[str, Review] = {
                     "word, not its behaviour: CT-03, CT-04 and FT judge the wire"),
     )),
     # FT: field types and formats --------------------------------------------------------------
+    "CT-09": Review((
+        gap("an unknown method of the contract's service answered OK (a catch-all handler, a "
+            "generic proxy route that forwards any path to one method)",
+            "gRPC status codes (UNIMPLEMENTED); gRPC interop unimplemented_method",
+            "one call to an improbable method name; +1 RPC", 1),
+        gap("an unknown service answered with another status than UNIMPLEMENTED (INTERNAL from "
+            "a router, a 200 from a web front)", "gRPC interop unimplemented_service",
+            "one call to an improbable service name; +1 RPC", 1),
+    ), pending="issue 24 (transports)"),
     "FT-01": Review((
         tried("32 hex digits without hyphens", "RFC 9562 §4", "test_ft01_user_uuid_is_a_uuid",
               "user-uuid-not-uuid"),
@@ -505,6 +514,33 @@ TABLE: dict[str, Review] = {
         unreachable("the header trusted only from the gateway's source address",
                     "CWE-290", "needs the gateway's network position"),
     )),
+    "RT-25": Review((
+        gap("GetMe looks the access token up on a column shorter than the token (a prefix "
+            "match: the token extended by one character still works)", "RFC 6750 §3.1",
+            "FZ-02's near-misses built from the live access token, one GetMe each; +6 RPCs", 1),
+        gap("a JWT access token decoded without verifying its signature (`alg` none, the "
+            "signature stripped, another token's signature)", "RFC 8725 §2.1, §3.1",
+            "forgeries of the live JWT, one GetMe each; JWT access tokens only; +6 RPCs", 1),
+        gap("the signature verified with the `alg` taken from the token", "RFC 8725 §3.1",
+            "a claim changed under the original signature (exp later, jti changed); +2 RPCs", 2),
+    ), pending="issue 25 (lifecycle)"),
+    "RT-26": Review((
+        gap("spent tokens remembered in a small LRU that 20 further refreshes cycle out",
+            "RFC 9700 §4.14.2", "a family rotated once, 20 refreshes in another, the replay; "
+            "+23 RPCs and a login", 1),
+        gap("rotation state kept per connection or per login session (keycloak#52666)",
+            "RFC 9700 §4.14.2; keycloak#52666", "the replay on a fresh connection of the "
+            "check's own (the transport seam's `fresh`); 0 extra RPCs", 1),
+    ), pending="issue 25 (lifecycle)"),
+    "RT-27": Review((
+        gap("a grace window that forks the family: the token presented twice inside the window "
+            "gives two live chains, and a later replay revokes only one", "RFC 9700 §4.14.2; "
+            "Engram#341", "two refreshes inside the declared window, a replay after it, then "
+            "both successors tried; +5 RPCs with --reuse-grace", 1),
+        gap("the replay after the window revokes the newest chain only, not the successors "
+            "issued inside it", "RFC 9700 §4.14.2; oboku#466", "as above, each successor "
+            "tried after the replay; +2 RPCs", 2),
+    ), pending="issue 25 (lifecycle)"),
     # FZ: robustness under malformed input -----------------------------------------------------
     "FZ-01": Review((
         tried("an unhandled exception on non-ASCII input (UNKNOWN)", "RFC 6749 §5.2; CWE-20",
@@ -620,6 +656,56 @@ TABLE: dict[str, Review] = {
         unreachable("a decoder that survives the garbage but leaks a thread per call",
                     "CWE-400", "invisible until exhaustion: beyond a run"),
     )),
+    "FZ-10": Review((
+        gap("an oversized authorization value answered OK or UNKNOWN by a server that truncates "
+            "the header", "RFC 9113 §10.5.1; gRPC (header list size)",
+            "GetMe with 4, 16 and 64 KiB values on a connection of the check's own; +3 RPCs", 1),
+        gap("one huge metadata entry crashes the server or is answered OK",
+            "gRPC interop (large metadata)", "RefreshAccessToken with one 64 KiB entry; "
+            "+1 RPC, then a liveness call", 2),
+    ), pending="issue 25 (lifecycle)"),
+    # WB: gRPC-Web and Connect ------------------------------------------------------------
+    "WB-01": Review((
+        gap("a proxy that doubles or misplaces the trailer frame (a message after it)",
+            "PROTOCOL-WEB.md", "parse every gRPC-Web body frame by frame; 0 extra RPCs", 1),
+        gap("text mode answered as one base64 entity the client cannot split, or unpadded",
+            "PROTOCOL-WEB.md (text mode)", "decode the body chunk by chunk; 0 extra RPCs", 2),
+    ), pending="issue 24 (transports)"),
+    "WB-02": Review((
+        gap("text mode refused with HTTP 415 by a proxy configured for binary only",
+            "PROTOCOL-WEB.md; grpc-web README (mode=grpcwebtext)",
+            "every call of a grpc-web-text run in text mode; 0 extra RPCs", 1),
+        gap("text and binary mode disagree on a status (a front that maps errors in one only)",
+            "PROTOCOL-WEB.md", "four paired calls in both modes; +8 RPCs", 2),
+    ), pending="issue 24 (transports)"),
+    "WB-03": Review((
+        gap("a CORS policy that does not expose grpc-status (clients see every answer as an "
+            "error)", "Fetch standard, CORS; grpc/grpc-web#1319",
+            "a preflight and an error answer read as a browser reads them; +2 requests", 1),
+        gap("`Access-Control-Allow-Headers: *` taken to cover `authorization`",
+            "Fetch standard (CORS-safelisted request-header, `*`)",
+            "the preflight names authorization; +1 request", 1),
+    ), pending="issue 24 (transports)"),
+    "WB-05": Review((
+        gap("Connect errors sent as HTTP 200 with an error body", "Connect protocol",
+            "an error call over Connect; 0 extra RPCs", 1),
+        gap("an error body without a valid `code` (a proxy's HTML or text error page)",
+            "Connect protocol (error codes)", "parse every error body; 0 extra RPCs", 2),
+    ), pending="issue 24 (transports)"),
+    "WB-06": Review((
+        gap("Connect's GET form served for RefreshAccessToken (Envoy's connect_grpc_bridge): a "
+            "refresh token in a URL rotates", "Connect protocol; RFC 6750 §2.3",
+            "one GET with a live token, then the token refreshed; +2 RPCs", 1),
+        gap("the GET refused but the token rotated anyway (the side effect ran)",
+            "RFC 9110 §9.2.1", "as above: the following refresh must still succeed; 0 extra",
+            2),
+    ), pending="issue 24 (transports)"),
+    "WB-08": Review((
+        gap("every n-th OK answer ends without its trailer frame (linkerd/linkerd2#15414)",
+            "PROTOCOL-WEB.md", "a series of OK GetMe calls; profile quick 20 RPCs", 1),
+        gap("an OK answer whose status is neither in the headers nor in a trailer",
+            "PROTOCOL-WEB.md", "parse every OK body; 0 extra RPCs", 2),
+    ), pending="issue 24 (transports)"),
     # LD: under load (python -m conformance load) ----------------------------------------------
     "LD-01": Review((
         tried("a check-then-spend race that opens only under contention (keycloak/keycloak#45647)",

@@ -82,7 +82,7 @@ def test_an_older_catalogue_compares_on_the_ids_both_know(runs: dict[str, Path],
     path.write_text(json.dumps(old))
     done = _compare(path, runs["bad"])
     assert done.returncode == 1, done.stderr
-    assert done.stdout.splitlines()[0] == ("catalogue v1 (OLD) and v2 (NEW) differ: compared on "
+    assert done.stdout.splitlines()[0] == ("catalogue v1 (OLD) and v3 (NEW) differ: compared on "
                                            "the requirement IDs both know")
     assert "RT-24" not in done.stdout and "added" not in done.stdout
 

@@ -85,8 +85,8 @@ def test_the_wheel_carries_the_schemas_and_the_proto(installed: Installed) -> No
         kept = {p.relative_to(ROOT).as_posix() for p in (ROOT / top).rglob("*") if p.is_file()}
         assert kept, top
         assert {f"conformance/_data/{name}" for name in kept} <= names
-    assert {"conformance/catalogue.toml", "conformance/py.typed",
-            "conformance/weak_jwt_secrets.txt",  # RT-23's list
+    assert {"conformance/model/catalogue.toml", "conformance/py.typed",
+            "conformance/rules/weak_jwt_secrets.txt",  # RT-23's list
             "conformance/report/style.css",  # the HTML report's page
             "conformance/_generated/user_api/v1/user_pb2.py"} <= names
     # Mapped at build time from the top-level directories, never kept as a second copy.

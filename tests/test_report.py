@@ -47,7 +47,7 @@ def test_page_opens_with_verdict_then_actions_before_the_full_table() -> None:
     verdicts = page.find("section", id="cf-verdicts")
     assert "non-conformant" in verdicts.find(cls="cf-badge").text
     facts = verdicts.find("dl", cls="cf-facts").text
-    for fact in ("quick", "0.1.0", "v2", "2026-12-02T00:00:00Z", "3.2 s"):
+    for fact in ("quick", "0.1.0", "v3", "2026-12-02T00:00:00Z", "3.2 s"):
         assert fact in facts
     assert "Token source: password" in verdicts.text
 

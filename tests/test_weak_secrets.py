@@ -40,7 +40,7 @@ def _b64url(data: bytes) -> str:
 
 def test_the_list_ships_with_its_sources_and_no_duplicates() -> None:
     from importlib.resources import files
-    text = files("conformance").joinpath(LIST_NAME).read_text(encoding="utf-8")
+    text = files("conformance.rules").joinpath(LIST_NAME).read_text(encoding="utf-8")
     assert "wallarm/jwt-secrets" in text and "jwt.io" in text
     entries = weak_secrets()
     assert 50 <= len(entries) <= 400

@@ -1,2 +1,5 @@
-"""Vendor certification packages: `certify` builds one from a report directory (package.py),
-`verify` checks one (verify.py); keys.py holds the signing keys' handling both share."""
+"""Vendor certification packages (`certify`, `verify`) from a report directory; it may import
+`model` only.
+
+package.py builds one, verify.py checks one; keys.py holds the signing keys' handling both
+share."""

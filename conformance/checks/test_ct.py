@@ -13,9 +13,10 @@ from conformance.drift.reflection import NotDescribed, Reflected, reflect
 from conformance.model.contract import REFRESH_METHOD, SERVICE, pb
 from conformance.model.errors import CannotEvaluate
 from conformance.model.redact import redact
+from conformance.model.results import SkipKind
 from conformance.model.violations import Violation, ensure, violation
 from conformance.rules.fields import missing_user_or_auth_token, schema_findings, unknown_fields
-from conformance.run.check_context import pass_note
+from conformance.run.check_context import KindedSkip, not_applicable, not_judged, pass_note
 from conformance.run.samples import ensure_every_response, sampled
 from conformance.run.target import TargetSession
 from conformance.transport.frames import FIELD_1_LEN, Frame, varint
@@ -110,13 +111,18 @@ def test_ct06_non_loopback_target_uses_tls(target: TargetSession) -> None:
     non-loopback host fails, on loopback the check is skipped (RFC 6749 §10.3, §10.4;
     RFC 6750 §5.3)."""
     channel = target.config.channel
-    not_applicable = plaintext_off_loopback(channel.address, channel.plaintext)
-    if not_applicable:
-        pytest.skip(not_applicable)
+    loopback = plaintext_off_loopback(channel.address, channel.plaintext)
+    if loopback:
+        not_applicable(loopback)
 
 
 # CT-07/CT-08: the target's description of the API, read once per target by reflection.
-REFLECTED: dict[str, Reflected | str] = {}
+# Server reflection is a streaming RPC: CT-07 and CT-08 read it over native gRPC only
+# (requirements.md, "Transports (v3)").
+NATIVE_ONLY = "reflection is judged over native gRPC: certify the gRPC address too"
+# What reflection gave for a target: its description, or why it gave none, with the skip's kind.
+Known = Reflected | tuple[str, SkipKind]
+REFLECTED: dict[str, Known] = {}
 REFLECTING = threading.Lock()
 
 
@@ -150,7 +156,7 @@ def judge_drift(target: TargetSession, request: pytest.FixtureRequest, category:
     try:
         findings = breaking(reflected.files, category)
     except BufMissing as error:
-        pytest.skip(str(error))
+        not_judged(str(error))
     except BufFailed as error:
         raise CannotEvaluate(str(error)) from None
     files = len(reflected.files.file)
@@ -170,18 +176,13 @@ def judge_drift(target: TargetSession, request: pytest.FixtureRequest, category:
                     f"by {reflected.version}")
 
 
-# Server reflection is a streaming RPC: CT-07 and CT-08 read it over native gRPC only
-# (requirements.md, "Transports (v3)").
-NATIVE_ONLY = "reflection is judged over native gRPC: certify the gRPC address too"
-
-
 def reflected_description(target: TargetSession) -> Reflected:
     """What the target's reflection describes (read once per target); `skip` with the reason
     when it describes nothing of the contract."""
     with REFLECTING:  # CT-07 and CT-08 may ask at once (conformance.run.overlap): one reads it
         transport = target.client.transport
         if target.label not in REFLECTED and not isinstance(transport, GrpcTransport):
-            REFLECTED[target.label] = NATIVE_ONLY
+            REFLECTED[target.label] = (NATIVE_ONLY, SkipKind.NOT_JUDGED)
         if target.label not in REFLECTED:
             assert isinstance(transport, GrpcTransport)
             channel = target.config.channel
@@ -192,10 +193,11 @@ def reflected_description(target: TargetSession) -> Reflected:
                                                       deadline=channel.deadline,
                                                       metadata=channel.metadata)
                 except NotDescribed as error:
-                    REFLECTED[target.label] = str(error)
+                    REFLECTED[target.label] = (str(error), error.kind)
         known = REFLECTED[target.label]
-    if isinstance(known, str):
-        pytest.skip(known)
+    if isinstance(known, tuple):
+        why, kind = known
+        raise KindedSkip(why, kind)
     return known
 
 

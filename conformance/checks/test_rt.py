@@ -38,7 +38,7 @@ from conformance.rules.weak_secrets import (
     signing_alg,
     weak_secrets,
 )
-from conformance.run.check_context import pass_note
+from conformance.run.check_context import not_applicable, not_judged, pass_note
 from conformance.run.samples import IssuedToken, issued_tokens, sampled
 from conformance.run.target import TargetSession
 from conformance.transport.client import Reply, carry
@@ -166,7 +166,7 @@ def test_rt05_unknown_refresh_token_is_unauthenticated(target: TargetSession) ->
     unknown = lookalike(target.fresh_tokens().refresh_token)
     reply = target.refresh(unknown)
     if reply.code.name in MALFORMED:
-        pytest.skip(f"the target calls the suite's never-issued token {redact(unknown)}, shaped "
+        not_judged(f"the target calls the suite's never-issued token {redact(unknown)}, shaped "
                     f"like its own, malformed ({reply.status}): its tokens have a checksum or a "
                     "format the suite cannot reproduce, so no well-formed unknown token can be "
                     "made; RT-11 still holds rotated-out tokens, well-formed by construction, to "
@@ -214,7 +214,7 @@ def test_rt08_refresh_token_as_bearer_token_is_unauthenticated(target: TargetSes
         presentable += ensure_get_me_refuses(target, issued.refresh_token,
                                              "the refresh token issued by RefreshAccessToken")
     if not presentable:
-        pytest.skip("the refresh tokens are not printable ASCII, so no client can present them "
+        not_applicable("the refresh tokens are not printable ASCII, so no client can present them "
                     "in an authorization header (FT-18 judges their syntax)")
 
 
@@ -293,7 +293,7 @@ def rt09_live_access_token(target: TargetSession) -> str:
     `Bearer <token>` is not a Bearer credential to begin with: FT-13 judges that)."""
     access_token = live_access_token(target)
     if not is_bearer_token(access_token):
-        pytest.skip("the access token is not a b64token, so no near-miss of a Bearer credential "
+        not_applicable("the access token is not a b64token, so no near-miss of a Bearer credential "
                     "can be made of it (FT-13 judges its syntax)")
     return access_token
 
@@ -398,7 +398,7 @@ def test_rt14_concurrent_refreshes_with_one_token_have_one_winner(target: Target
     then the presented token. `skip` with a declared grace window (within it every use may
     succeed), and when the winners show that the target does not rotate (RT-10)."""
     if target.reuse_grace > 0:
-        pytest.skip(f"a reuse grace window of {target.reuse_grace:g} s is declared: within it "
+        not_applicable(f"a reuse grace window of {target.reuse_grace:g} s is declared: within it "
                     "concurrent uses of one refresh token may all succeed")
     rounds, size = target.profile.race_rounds, target.profile.concurrency
     for round_no in range(1, rounds + 1):
@@ -416,7 +416,7 @@ def test_rt14_concurrent_refreshes_with_one_token_have_one_winner(target: Target
         successors = {w.response.auth_token.refresh_token for w in winners if w.response} - {
             "", presented}
         if len(winners) > 1 and not successors:
-            pytest.skip("the target does not rotate refresh tokens (every winner of the burst "
+            not_applicable("the target does not rotate refresh tokens (every winner of the burst "
                         "returned the presented token or none): see RT-10")
         ensure(len(winners) == 1, "Concurrent refreshes with one token did not have one winner",
                expected=f"exactly 1 of {size} simultaneous refreshes with one token OK",
@@ -487,7 +487,7 @@ def test_rt18_jwt_access_token_lifetime_matches_expires_in(target: TargetSession
     _, _, claims, reply = refreshed_jwt(target)
     expires_in = reply.response.auth_token.expires_in if reply.response else 0
     if expires_in <= 0:
-        pytest.skip("expires_in is absent (0): nothing to compare exp - iat with (see FT-16)")
+        not_applicable("expires_in is absent (0): nothing to compare exp - iat with (see FT-16)")
     exp, iat = claims.get("exp"), claims.get("iat")
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, iat))
     ensure(numbers, "JWT access token lacks exp or iat",
@@ -526,7 +526,7 @@ def test_rt19_refused_refresh_tokens_get_one_answer(target: TargetSession,
     compared = {kind: reply for kind, reply in answers.items() if kind not in left_out}
     aside = "; ".join(f"{kind} {why}" for kind, why in left_out.items())
     if len(compared) < 2:
-        pytest.skip(f"fewer than two classes of refused refresh token to compare: {aside}")
+        not_applicable(f"fewer than two classes of refused refresh token to compare: {aside}")
     ensure(len({(reply.code, reply.details) for reply in compared.values()}) == 1,
            "Refused refresh tokens get different answers",
            expected=f"the same status and message for {' and '.join(compared)} refresh tokens",
@@ -679,7 +679,7 @@ def rotate(target: TargetSession, refresh_token: str, step: str) -> str:
     """Refresh as a step and return the successor; `skip` when the target does not rotate."""
     successor = target.refreshed(refresh_token, step).auth_token.refresh_token
     if not successor or successor == refresh_token:
-        pytest.skip("the target does not rotate refresh tokens (a refresh returned "
+        not_applicable("the target does not rotate refresh tokens (a refresh returned "
                     f"{'no refresh token' if not successor else 'the presented one'}): see RT-10")
     return successor
 
@@ -784,7 +784,7 @@ def refreshed_jwt(target: TargetSession,
     access_token = reply.response.auth_token.token
     parsed = parse_jws(access_token)
     if parsed is None:
-        pytest.skip("the access token is opaque, not a JWT in JWS compact form")
+        not_applicable("the access token is opaque, not a JWT in JWS compact form")
     return access_token, parsed[0], parsed[1], reply
 
 
@@ -895,13 +895,13 @@ def test_rt21_clock_starts_for_a_refreshed_access_token(target: TargetSession) -
                              "and RT-01)")
     auth_token = response.auth_token
     if auth_token.expires_in <= 0:
-        pytest.skip(f"no lifetime is stated (expires_in {auth_token.expires_in}; see FT-15 and "
+        not_applicable(f"no lifetime is stated (expires_in {auth_token.expires_in}; see FT-15 and "
                     "FT-16): nothing to wait for")
     clock = start_clock(auth_token.token, auth_token.expires_in, received,
                         target.config.expiry_leeway, wall)
     bound = target.profile.expiry_wait
     if clock.wait > bound:
-        pytest.skip(f"the access token's lifetime is {clock.lifetime:g} s ({clock.authority}): "
+        not_judged(f"the access token's lifetime is {clock.lifetime:g} s ({clock.authority}): "
                     f"RT-21 would wait {clock.wait:g} s for it with the declared leeway of "
                     f"{clock.leeway:g} s, beyond --expiry-wait {bound:g} s (profile "
                     f"{target.profile.name}); --expiry-wait {math.ceil(clock.wait)} judges it")
@@ -909,7 +909,7 @@ def test_rt21_clock_starts_for_a_refreshed_access_token(target: TargetSession) -
         raise CannotEvaluate(f"precondition failed: GetMe refused the access token "
                              f"{redact(auth_token.token)} just issued (see RT-04)")
     RT21_CLOCKS[target.label] = clock
-    pytest.skip(f"the clock runs: {redact(auth_token.token)} is judged after the other checks, "
+    not_applicable(f"the clock runs: {redact(auth_token.token)} is judged after the other checks, "
                 f"{clock.wait:g} s after issue (test_rt21_access_token_is_refused_once_expired)")
 
 
@@ -925,7 +925,7 @@ def test_rt21_access_token_is_refused_once_expired(target: TargetSession,
     wait overlaps the other checks; it sleeps only for what is left of it."""
     clock = RT21_CLOCKS.get(target.label)  # not popped: a check may run again (overlap)
     if clock is None:
-        pytest.skip("no access token to judge: test_rt21_clock_starts_for_a_refreshed_access_"
+        not_applicable("no access token to judge: test_rt21_clock_starts_for_a_refreshed_access_"
                     "token did not start a clock (see its outcome)")
     time.sleep(max(0.0, clock.due() - time.monotonic()))
     waited = clock.since_issue()
@@ -953,7 +953,7 @@ def test_rt22_a_refresh_leaves_the_users_other_families_working(target: TargetSe
     other = target.fresh_tokens()
     first = target.fresh_tokens()
     if other.user_uuid and first.user_uuid and other.user_uuid != first.user_uuid:
-        pytest.skip(f"the two minted families belong to different users ({other.user_uuid!r} "
+        not_judged(f"the two minted families belong to different users ({other.user_uuid!r} "
                     f"and {first.user_uuid!r}): no two families of one user to compare")
     chain = refresh_chain(target, first.refresh_token, max(2, target.profile.chain_length))
     if not chain.replies:  # a chain broken later is RT-13's; its refreshes so far still count
@@ -1009,7 +1009,7 @@ def test_rt23_hmac_jwt_does_not_verify_with_a_weak_secret(target: TargetSession,
                      for one in issued if one.token not in judged)
     aside = ", ".join(f"{count} {what}" for what, count in sorted(others.items()))
     if not hmac_jwts:
-        pytest.skip(f"no token issued in the run is an HMAC-signed JWT ({aside} tokens): an "
+        not_applicable(f"no token issued in the run is an HMAC-signed JWT ({aside} tokens): an "
                     "opaque token has no key to guess, an asymmetric one no shared secret")
     weak = [(one, key) for one in hmac_jwts if (key := find_weak_secret(one.token))]
     kinds = sorted({one.kind for one in hmac_jwts})

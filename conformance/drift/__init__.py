@@ -1,2 +1,2 @@
-"""Live contract drift (CT-07, CT-08): the target's own description of the API, read through
-gRPC server reflection, judged against the contract's descriptors."""
+"""Live contract drift (CT-07, CT-08): the target's reflection, judged against the contract with
+buf; it may import `model` and `grpc` (reflection is native gRPC only)."""

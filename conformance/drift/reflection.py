@@ -12,6 +12,8 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.message import DecodeError
 from grpc_reflection.v1alpha import reflection_pb2 as rpb
 
+from conformance.model.results import SkipKind
+
 __all__ = ["NotDescribed", "Reflected", "reflect"]
 
 # v1 and v1alpha have the same messages; only the service's package differs.
@@ -21,7 +23,13 @@ MAX_FILES = 64
 
 
 class NotDescribed(Exception):
-    """Reflection does not describe the service: its message is the reason (a `skip`)."""
+    """Reflection does not describe the service: its message is the reason (a `skip`), its kind
+    not-applicable when the target serves none or describes other services only, else
+    not-judged (reflection failed, or what it served cannot be judged)."""
+
+    def __init__(self, reason: str, kind: SkipKind = SkipKind.NOT_JUDGED) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,7 @@ def reflect(channel: grpc.Channel, service: str, *, deadline: float,
             raise NotDescribed(f"the reflection stream ({version}) failed: {status} "
                                f"{details!r}") from None
     raise NotDescribed("the target serves no gRPC server reflection (neither "
-                       f"{' nor '.join(VERSIONS)}: UNIMPLEMENTED)")
+                       f"{' nor '.join(VERSIONS)}: UNIMPLEMENTED)", SkipKind.NOT_APPLICABLE)
 
 
 def _reflect(channel: grpc.Channel, version: str, service: str, deadline: float,
@@ -71,7 +79,7 @@ def _reflect(channel: grpc.Channel, version: str, service: str, deadline: float,
         services = tuple(s.name for s in listed.list_services_response.service)
         if service not in services:
             raise NotDescribed(f"reflection ({version}) describes other services only: "
-                               f"{', '.join(services) or '(none)'}")
+                               f"{', '.join(services) or '(none)'}", SkipKind.NOT_APPLICABLE)
         files = _files(ask(file_containing_symbol=service), service)
         for _ in range(MAX_FILES):
             missing = sorted({dep for f in files.values() for dep in f.dependency} - set(files))

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from conformance.model.catalogue import Level, Requirement, catalogue, catalogue_identity
 from conformance.model.redact import SECRETS
 
-__all__ = ["CheckResult", "Outcome", "Results", "Verdict"]
+__all__ = ["CheckResult", "Outcome", "Results", "SkipKind", "Verdict"]
 
 
 class Outcome(str, Enum):
@@ -33,6 +33,15 @@ class Outcome(str, Enum):
     WARN = "warn"
     SKIP = "skip"
     ERROR = "error"
+
+
+class SkipKind(str, Enum):
+    """Why a requirement was not judged (requirements.md's preamble): the target has not the
+    feature, the run did not select it, or the suite could not judge it here."""
+
+    NOT_APPLICABLE = "not-applicable"
+    NOT_SELECTED = "not-selected"
+    NOT_JUDGED = "not-judged"
 
 
 SEVERITY = {Outcome.SKIP: 0, Outcome.PASS: 1, Outcome.WARN: 2, Outcome.ERROR: 3, Outcome.FAIL: 4}
@@ -71,6 +80,7 @@ class CheckResult:
     message: str = ""
     # A Violation's parts (title, expected, received, details, reproduce), for the HTML report.
     fields: dict[str, str] = field(default_factory=dict)
+    skip_kind: SkipKind | None = None   # a skip's kind (none for other outcomes)
 
 
 @dataclass
@@ -80,12 +90,16 @@ class RequirementResult:
     message: str
     checks: list[str]
     fields: dict[str, str] = field(default_factory=dict)  # its worst check's Violation parts
+    skip_kind: SkipKind | None = None   # set when the outcome is `skip`
 
     def as_json(self) -> dict[str, Any]:
         r = self.requirement
-        return {"id": r.id, "level": r.level.value, "outcome": self.outcome.value,
-                "title": r.title, "source": r.source, "message": self.message,
-                "checks": self.checks}
+        row: dict[str, Any] = {"id": r.id, "level": r.level.value, "outcome": self.outcome.value,
+                               "title": r.title, "source": r.source, "message": self.message,
+                               "checks": self.checks}
+        if self.skip_kind is not None:
+            row["skip_kind"] = self.skip_kind.value
+        return row
 
 
 @dataclass
@@ -138,11 +152,15 @@ class Results:
             if not mine:
                 not_run = NOT_SELECTED if self.only and requirement.id not in self.only \
                     else RUN_LOAD if requirement.family == "LD" else NOT_IMPLEMENTED
-                rows.append(RequirementResult(requirement, Outcome.SKIP, not_run, []))
+                kind = SkipKind.NOT_JUDGED if not_run == NOT_IMPLEMENTED \
+                    else SkipKind.NOT_SELECTED
+                rows.append(RequirementResult(requirement, Outcome.SKIP, not_run, [],
+                                              skip_kind=kind))
                 continue
             worst = max(mine, key=lambda c: SEVERITY[c.outcome])
             rows.append(RequirementResult(requirement, worst.outcome, worst.message,
-                                          [c.name for c in mine], dict(worst.fields)))
+                                          [c.name for c in mine], dict(worst.fields),
+                                          _skip_kind(worst, mine)))
         return rows
 
     def verdict(self, target: str) -> Verdict:
@@ -202,3 +220,13 @@ class Results:
         path.write_text(text + "\n", encoding="utf-8")
         written: dict[str, Any] = json.loads(text)
         return written
+
+
+def _skip_kind(worst: CheckResult, checks: list[CheckResult]) -> SkipKind | None:
+    """A skipped requirement's kind: not-judged if any of its checks could not be judged, else
+    its worst check's (a skip of no stated kind is not-applicable)."""
+    if worst.outcome is not Outcome.SKIP:
+        return None
+    if any(c.skip_kind is SkipKind.NOT_JUDGED for c in checks):
+        return SkipKind.NOT_JUDGED
+    return worst.skip_kind or SkipKind.NOT_APPLICABLE

@@ -1,5 +1,7 @@
-"""The HTML report's own page: verdicts, what needs action, a picture of the run and the full
-requirement table, drawn from the one results model above pytest-html's per-test table.
+"""The HTML report's own page, drawn from the one results model above pytest-html's per-test
+table; it may import `model` only.
+
+Verdicts, what needs action, a picture of the run and the full requirement table.
 
 `render_summary(view, extra_sections, expected)` is the one entry point (the plugin hands its
 fragment to pytest-html's summary hook); `Section` is how other outputs add to the page.

@@ -1,15 +1,19 @@
 """What a check may ask of the run it is in, without importing the plugin (the composition root):
-a note for its result should it pass, and FZ-01's hypothesis seed and example database."""
+a note for its result should it pass, a skip of a stated kind, and FZ-01's hypothesis seed and
+example database."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
-__all__ = ["PASS_NOTE", "HypothesisSettings", "hypothesis_database_dir", "hypothesis_seed",
-           "pass_note", "set_hypothesis"]
+from conformance.model.results import SkipKind
+
+__all__ = ["PASS_NOTE", "HypothesisSettings", "KindedSkip", "hypothesis_database_dir",
+           "hypothesis_seed", "not_applicable", "not_judged", "pass_note", "set_hypothesis"]
 
 PASS_NOTE = "conformance_note"
 
@@ -17,6 +21,25 @@ PASS_NOTE = "conformance_note"
 def pass_note(node: pytest.Item, text: str) -> None:
     """Say `text` (redacted, one line) in the check's result should it pass."""
     node.user_properties.append((PASS_NOTE, text))
+
+
+class KindedSkip(pytest.skip.Exception):  # type: ignore[name-defined,misc]
+    """pytest's skip, with its kind (results.json's `skip_kind`): the plugin reads it."""
+
+    def __init__(self, reason: str, kind: SkipKind) -> None:
+        super().__init__(msg=reason)
+        self.kind = kind
+
+
+def not_applicable(reason: str) -> NoReturn:
+    """Skip: the target has not the feature the rule is about (opaque tokens for a JWT rule)."""
+    raise KindedSkip(reason, SkipKind.NOT_APPLICABLE)
+
+
+def not_judged(reason: str) -> NoReturn:
+    """Skip: the suite could not judge the rule here (a transport or path failure, a missing
+    tool, a wait beyond --expiry-wait); every report lists such a MUST as not judged."""
+    raise KindedSkip(reason, SkipKind.NOT_JUDGED)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import conformance
 from conformance.model.catalogue import Level, Requirement, requirement
 from conformance.model.errors import CannotEvaluate, TargetDown, UsageError
 from conformance.model.redact import SECRETS
-from conformance.model.results import CheckResult, Outcome, Results
+from conformance.model.results import CheckResult, Outcome, Results, SkipKind
 from conformance.model.violations import Violation
 from conformance.report import (
     STYLE_FILE,
@@ -32,7 +32,12 @@ from conformance.report import (
     render_summary,
     unexpected_only,
 )
-from conformance.run.check_context import PASS_NOTE, HypothesisSettings, set_hypothesis
+from conformance.run.check_context import (
+    PASS_NOTE,
+    HypothesisSettings,
+    KindedSkip,
+    set_hypothesis,
+)
 from conformance.run.critical_path import CheckCalls, critical_path
 from conformance.run.options import RunSettings, add_options, settings_from
 from conformance.run.overlap import Overlap
@@ -290,6 +295,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
     if outcome is Outcome.WARN:
         # A SHOULD failure is reported like an expected failure: visible, not failing the run.
         report.outcome, report.wasxfail = "skipped", message
+    elif outcome is Outcome.SKIP and isinstance(report.longrepr, tuple) and isinstance(
+            call.excinfo.value if call.excinfo else None, KindedSkip):
+        report.longrepr = (*report.longrepr[:2], f"Skipped: {message}")  # not the class's name
     elif outcome is Outcome.SKIP and report.failed:
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {message}")
@@ -316,7 +324,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
         report.conformance_fields = error.fields()  # type: ignore[attr-defined]
     report.conformance_outcome = outcome.value  # type: ignore[attr-defined]
     report.conformance_message = message  # type: ignore[attr-defined]
+    if outcome is Outcome.SKIP:
+        report.conformance_skip_kind = _skip_kind(error).value  # type: ignore[attr-defined]
     return report
+
+
+def _skip_kind(error: BaseException | None) -> SkipKind:
+    """A skip's kind: as the check raised it (check_context), not-judged for a static token
+    source that cannot mint another token, else not-applicable."""
+    if isinstance(error, KindedSkip):
+        return error.kind
+    if isinstance(error, NeedsFreshTokens):
+        return SkipKind.NOT_JUDGED
+    return SkipKind.NOT_APPLICABLE
 
 
 def _session_of(item: pytest.Item) -> TargetSession | None:
@@ -363,10 +383,12 @@ def _classify(report: pytest.TestReport, call: pytest.CallInfo[None], req: Requi
               ) -> tuple[Outcome, str]:
     if report.passed:
         return Outcome.PASS, SECRETS.scrub(str(dict(report.user_properties).get(PASS_NOTE, "")))
+    error = call.excinfo.value if call.excinfo else None
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if isinstance(error, KindedSkip):  # its reason alone, not "module.KindedSkip: reason"
+            reason = error.msg
         return Outcome.SKIP, SECRETS.scrub(reason.removeprefix("Skipped: "))
-    error = call.excinfo.value if call.excinfo else None
     if isinstance(error, Violation):
         return (Outcome.FAIL if req.level is Level.MUST else Outcome.WARN), error.render(req)
     if isinstance(error, NeedsFreshTokens):
@@ -405,7 +427,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     run.results.record(report.nodeid, CheckResult(
         report.nodeid.split("::")[-1], str(props["target"]), str(props["requirement"]),
         Outcome(outcome), getattr(report, "conformance_message", ""),
-        dict(getattr(report, "conformance_fields", {}))))
+        dict(getattr(report, "conformance_fields", {})),
+        SkipKind(kind) if (kind := getattr(report, "conformance_skip_kind", None)) else None))
 
 
 # What a check measured, recorded with its results for the HTML report (FZ-01's campaign).
@@ -530,7 +553,7 @@ def pytest_html_results_table_header(cells: list[str]) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_results_table_row(report: pytest.TestReport, cells: list[str]) -> None:
-    props = dict(report.user_properties)
+    props = dict(getattr(report, "user_properties", ()))  # a collection error's report has none
     cells[1:1] = [f"<td>{html.escape(str(props.get(name, '')))}</td>"
                   for name in ("requirement", "level", "source", "target")]
 
