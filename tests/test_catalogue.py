@@ -55,7 +55,6 @@ PENDING: dict[str, str] = {
     "RT-26": "issue 25 (lifecycle)",
     "RT-27": "issue 25 (lifecycle)",
     "FZ-10": "issue 25 (lifecycle)",
-    "FZ-11": "issue 23 (ingress)",
 }
 # Judged by `python -m conformance load` (conformance/load/judge.py), not by a pytest check.
 LOAD_JUDGES = ("LD-01", "LD-02", "LD-03", "LD-04")

@@ -137,3 +137,14 @@ def test_wrong_server_name_fails_verification(run_suite: Any, tls_server: Any) -
     run = run_suite(*_login_args(server.address, "--ca-file", str(ca), "--server-name",
                                  "other.test"), env={"QA_PASSWORD": PASSWORD})
     assert run.exit_code == 3 and "TLS failure" in run.stderr
+
+
+def test_plaintext_to_a_tls_port_says_the_target_wants_tls(run_suite: Any,
+                                                           tls_server: Any) -> None:
+    """It said "unreachable: ... Trying to connect an http1.x server (HTTP status 400)"."""
+    server, _ = tls_server
+    run = run_suite(*_login_args(server.address, "--plaintext"), env={"QA_PASSWORD": PASSWORD})
+    assert run.exit_code == 3
+    [line] = run.stderr.strip().splitlines()
+    assert server.address in line and "seems to want TLS (drop --plaintext)" in line, line
+    _assert_finished_cleanly(run)

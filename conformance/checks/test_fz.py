@@ -13,6 +13,7 @@ import json
 import math
 import re
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,9 +26,10 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from conformance.model.contract import GET_ME_METHOD, REFRESH_METHOD, pb
+from conformance.model.errors import CannotEvaluate
 from conformance.model.redact import SECRETS, redact
 from conformance.model.status import Status
-from conformance.model.violations import ensure, ensure_status, violation
+from conformance.model.violations import Violation, ensure, ensure_status, violation
 from conformance.rules.strategies import (
     FAMILIES,
     Tagged,
@@ -36,7 +38,7 @@ from conformance.rules.strategies import (
     padded_variants,
     tagged_tokens,
 )
-from conformance.run.check_context import hypothesis_database_dir, hypothesis_seed
+from conformance.run.check_context import hypothesis_database_dir, hypothesis_seed, pass_note
 from conformance.run.target import TargetSession
 from conformance.transport.client import CallRecord, Reply, carry
 from conformance.transport.frames import KINDS as FRAME_KINDS
@@ -47,7 +49,9 @@ pytestmark = pytest.mark.late
 
 # Requirements preamble: "rejected" is UNAUTHENTICATED or INVALID_ARGUMENT within the deadline.
 REJECTED = {"UNAUTHENTICATED", "INVALID_ARGUMENT"}
-# FZ-06: a message-size limit may answer RESOURCE_EXHAUSTED (gRPC status codes).
+# FZ-06: a message-size limit may answer RESOURCE_EXHAUSTED (gRPC status codes); FZ-11 names
+# the same three as the statuses of a refusal clients can read.
+REFUSED = REJECTED | {"RESOURCE_EXHAUSTED"}
 OVERSIZED = {"64 KiB": 64 * 1024, "1 MiB": 1024 * 1024}
 # After a first failure, hypothesis shrinks it; against a target that answers at the deadline,
 # each attempt costs the deadline, so shrinking stops after this long (the run never hangs).
@@ -157,15 +161,64 @@ def test_fz03_live_token_with_white_space_or_percent_encoding_is_rejected(
 
 @pytest.mark.requirement("FZ-06")
 @pytest.mark.parametrize("size", list(OVERSIZED), ids=list(OVERSIZED))
-def test_fz06_oversized_refresh_tokens_are_rejected_in_time(target: TargetSession,
-                                                            size: str) -> None:
-    """FZ-06: an oversized refresh token (64 KiB, 1 MiB) is rejected, RESOURCE_EXHAUSTED also
-    allowed, within the deadline (gRPC status codes)."""
-    reply = target.refresh("A" * OVERSIZED[size])
-    ensure_status(reply, REJECTED | {"RESOURCE_EXHAUSTED"},
-                  "Oversized refresh token not rejected in time",
-                  expected=f"UNAUTHENTICATED, INVALID_ARGUMENT or RESOURCE_EXHAUSTED within "
-                  f"{target.config.channel.deadline:g} s for a {size} refresh token")
+def test_fz06_oversized_refresh_tokens_are_refused_in_time(
+        target: TargetSession, request: pytest.FixtureRequest, size: str) -> None:
+    """FZ-06: an oversized refresh token (64 KiB, 1 MiB) is refused within the deadline, never
+    OK: rejected, RESOURCE_EXHAUSTED, or refused by the target's front with HTTP 413 (gRPC status
+    codes; RFC 9110 §15.5.14). Which status a front's refusal gives clients is FZ-11's."""
+    reply = oversized_reply(target, size)
+    if reply.front is not None and reply.front.oversized_refusal:
+        pass_note(request.node, f"the {size} refresh token was refused by the target's front: "
+                  f"{reply.front.describe()} (FZ-11 judges what clients can read of it)")
+        return
+    expected = (f"UNAUTHENTICATED, INVALID_ARGUMENT or RESOURCE_EXHAUSTED within "
+                f"{target.config.channel.deadline:g} s for a {size} refresh token (or a front's "
+                "HTTP 413)")
+    title = "Oversized refresh token accepted" if reply.ok else \
+        "Oversized refresh token not refused in time" if reply.code is Status.DEADLINE_EXCEEDED \
+        else f"Oversized refresh token answered {reply.code.name}"
+    ensure_status(reply, REFUSED, title, expected=expected)
+
+
+@pytest.mark.requirement("FZ-11")
+@pytest.mark.parametrize("size", list(OVERSIZED), ids=list(OVERSIZED))
+def test_fz11_oversized_request_is_refused_with_a_grpc_status(target: TargetSession,
+                                                              size: str) -> None:
+    """FZ-11: an oversized request is refused with a gRPC status (RESOURCE_EXHAUSTED,
+    INVALID_ARGUMENT, UNAUTHENTICATED), not by a front's HTTP error page, which clients can only
+    read as UNKNOWN (gRPC status codes; gRPC's HTTP-to-status mapping,
+    doc/http-grpc-status-mapping.md). The requests are FZ-06's."""
+    reply = oversized_reply(target, size)
+    front = reply.front
+    if front is not None and front.oversized_refusal:
+        raise Violation(
+            "Oversized request refused by the target's front, not with a gRPC status",
+            expected=f"a gRPC status ({', '.join(sorted(REFUSED))}) for a {size} refresh token",
+            received=front.describe(), reproduce=reply.reproduce,
+            details="clients can read only UNKNOWN; raise the front's body limit (nginx "
+            "`client_max_body_size`), or map the proxy's 413 to `grpc-status: 8` "
+            "(RESOURCE_EXHAUSTED)")
+    if front is not None or reply.code.name not in REFUSED:
+        raise CannotEvaluate(f"precondition failed: the {size} refresh token was not refused "
+                             f"({front.describe() if front else reply.status}); see FZ-06")
+
+
+# Requirements FZ-06 and FZ-11 judge the same two requests, sent once per target.
+OVERSIZED_REPLIES: dict[tuple[str, str], Reply[pb.RefreshAccessTokenResponse]] = {}
+OVERSIZING = threading.Lock()
+
+
+def oversized_reply(target: TargetSession, size: str) -> Reply[pb.RefreshAccessTokenResponse]:
+    """The answer to a refresh token of `size`: `A`s, a value the suite made up, so that reports
+    show it (the reproduce line makes it in the shell: conformance.transport.reproduce)."""
+    with OVERSIZING:
+        key = (target.label, size)
+        if key not in OVERSIZED_REPLIES:
+            token = "A" * OVERSIZED[size]
+            reply = target.refresh(token, secret=False)
+            OVERSIZED_REPLIES[key] = dataclasses.replace(reply, reproduce=target.client.reproduce(
+                REFRESH_METHOD, {"refresh_token": token}, secret=False))
+        return OVERSIZED_REPLIES[key]
 
 
 # Protobuf encoding: field 1 (refresh_token) is tag 0x0a (field 1, wire type 2, length-delimited).

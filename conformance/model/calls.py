@@ -12,11 +12,32 @@ from google.protobuf.message import Message
 from conformance.model.redact import SECRETS
 from conformance.model.status import Status
 
-__all__ = ["CallRecord", "Metadata", "Reply"]
+__all__ = ["CallRecord", "FrontAnswer", "Metadata", "Reply"]
 
 M = TypeVar("M", bound=Message, covariant=True)
 # Metadata as received: text values, and bytes for binary (`-bin`) keys.
 Metadata = tuple[tuple[str, str | bytes], ...]
+
+
+@dataclass(frozen=True)
+class FrontAnswer:
+    """An answer of the target's front (a proxy, a load balancer), not of the service: an HTTP
+    status without the transport's own status (requirements.md, "Answers from a front")."""
+
+    http_status: int
+    content_type: str = ""   # as the front sent it, when the client sees it
+    how: str = ""            # how the client read it, e.g. `UNKNOWN "Received http2 header..."`
+
+    @property
+    def oversized_refusal(self) -> bool:
+        """A front's refusal of a request too large for it (413 body, 431 headers)."""
+        return self.http_status in (413, 431)
+
+    def describe(self) -> str:
+        """`HTTP 413 (text/html) from the target's front, not the service`."""
+        kind = f" ({self.content_type})" if self.content_type else ""
+        read = f", which the client read as {self.how}" if self.how else ""
+        return f"HTTP {self.http_status}{kind} from the target's front, not the service{read}"
 
 
 @dataclass(frozen=True)
@@ -34,6 +55,7 @@ class Reply(Generic[M]):
     trailing: Metadata = ()
     headers: Metadata = ()   # the response's headers (gRPC: its initial metadata)
     raw: bytes | None = None  # the response message's bytes as received (an answer with a body)
+    front: FrontAnswer | None = None  # set when a front answered instead of the service
 
     @property
     def ok(self) -> bool:

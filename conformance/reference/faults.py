@@ -199,6 +199,11 @@ FAULTS: dict[str, Fault] = _faults(
           "After a refresh token with a NUL byte, every refresh token is rejected as unknown."),
     Fault("huge-refresh-token-stalls", _ids("FZ-06"),
           "A refresh token of 512 KiB or more is answered only after the client's deadline."),
+    # What a client reads of Envoy's buffer filter (max_request_bytes) in front: Envoy answers a
+    # gRPC request it refuses itself with a gRPC status of its own, UNKNOWN and the reason phrase.
+    Fault("front-refuses-oversized-as-unknown", _ids("FZ-11"),
+          "A front refuses request bodies over 60 KiB as Envoy's buffer filter does: UNKNOWN "
+          "\"Payload Too Large\", no status clients can act on (FZ-06 holds: it is refused)."),
     Fault("refresh-token-whitespace-trimmed", _ids("FZ-03"),
           "Leading and trailing white space is trimmed from the presented refresh token."),
     Fault("error-message-not-printable-ascii", _ids("FZ-08"),

@@ -66,6 +66,8 @@ TRAILER_TRACE = ('Traceback (most recent call last): File "/srv/app/tokens.py", 
                  "lookup | LookupError: refresh token not found")
 # Flavour hex-refresh-tokens: its refresh tokens, and the only form it takes for one.
 HEX_TOKEN = re.compile(r"[0-9a-f]{64}")
+# The body limit of the front that fault front-refuses-oversized-as-unknown imitates.
+FRONT_BODY_LIMIT = 60 * 1024
 HUGE_TOKEN = 512 * 1024
 # Fault refresh-token-bcrypt-truncated: bcrypt hashes the first 72 bytes of its input only.
 BCRYPT_MAX_BYTES = 72
@@ -236,6 +238,9 @@ class UserApiServicer(pb_grpc.UserApiServiceServicer):
                            context: grpc.ServicerContext) -> pb.RefreshAccessTokenResponse:
         if self.fault("refresh-unimplemented"):
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
+        if self.fault("front-refuses-oversized-as-unknown") and \
+                request.ByteSize() > FRONT_BODY_LIMIT:
+            context.abort(grpc.StatusCode.UNKNOWN, "Payload Too Large")   # Envoy's own reply
         if self.fault("error-trailer-leaks-traceback"):  # sent with every answer, errors included
             context.set_trailing_metadata((("x-debug-trace", TRAILER_TRACE),))
         if request is UNDECODABLE:  # only with fault refresh-accepts-wire-garbage (server.py)

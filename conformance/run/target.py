@@ -6,9 +6,11 @@ import threading
 
 from conformance.model.contract import pb
 from conformance.model.errors import CannotEvaluate, TargetDown
+from conformance.model.violations import front_answered
 from conformance.run.profiles import Profile
 from conformance.run.target_config import TargetConfig
 from conformance.transport.client import NO_ANSWER, Reply, UserApiClient
+from conformance.transport.native import speaks_tls
 from conformance.transport.throttle import Throttling
 from conformance.transport.tokens import PasswordSource, TokenPair, TokenSource, make_token_source
 
@@ -57,6 +59,8 @@ class TargetSession:
 
     def _preflight(self) -> str | None:
         probe = self.client.get_me(None)
+        if probe.front is not None and probe.front.http_status == 404:
+            return str(front_answered(probe))   # a wrong address (or base URL) is no verdict
         if probe.code in NO_ANSWER:
             return self._no_answer_cause(probe.status, probe.details.lower())
         if self.source.kind == "static":
@@ -69,6 +73,10 @@ class TargetSession:
 
     def _no_answer_cause(self, status: str, details: str) -> str:
         channel = self.config.channel
+        if channel.plaintext and speaks_tls(channel.address, channel.deadline):
+            # A TLS port: a proxy answers the plaintext HTTP/2 preface with an HTTP/1.x 400
+            # ("Trying to connect an http1.x server"), a grpcio server closes the socket.
+            return f"the target seems to want TLS (drop --plaintext): {status}"
         if not channel.plaintext and "socket closed" in details:
             # Over TLS the connection's first bytes are the handshake: a server that requires a
             # client certificate closes the socket without one, and gRPC says only that.

@@ -204,7 +204,7 @@ class UserApiClient:
         return Reply(method, code, details, response, elapsed,
                      self.reproduce(method, shown, extra_metadata,
                                     authorization_secret=authorization_secret, made_up=made_up),
-                     trailing, exchange.headers, exchange.body)
+                     trailing, exchange.headers, exchange.body, exchange.front)
 
     def reproduce(self, method: str, shown: dict[str, str],
                   extra_metadata: tuple[tuple[str, str], ...] = (), *, secret: bool = True,

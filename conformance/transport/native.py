@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import shlex
+import socket
+import ssl
 from collections.abc import Iterable
 
 import grpc
 
 from conformance.model.calls import Metadata
 from conformance.model.status import Status
+from conformance.transport.fronts import native_front_answer
+from conformance.transport.reproduce import stdin_body
 from conformance.transport.seam import Exchange
 from conformance.transport.settings import ChannelSettings
 
-__all__ = ["GrpcTransport", "open_channel", "status_of"]
+__all__ = ["GrpcTransport", "open_channel", "speaks_tls", "status_of"]
 
 # Above gRPC's 4 MiB default so that the suite itself never refuses what a server sends.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -76,10 +80,12 @@ class GrpcTransport:
         try:
             body, outcome = call.with_call(request, timeout=timeout, metadata=metadata)
         except grpc.RpcError as error:
-            return Exchange(status_of(error.code() if isinstance(error, grpc.Call) else None),
-                            (error.details() if isinstance(error, grpc.Call) else "") or "",
-                            headers=_metadata(error, initial=True),
-                            trailers=_metadata(error, initial=False))
+            status = status_of(error.code() if isinstance(error, grpc.Call) else None)
+            details = (error.details() if isinstance(error, grpc.Call) else "") or ""
+            headers = _metadata(error, initial=True)
+            trailers = _metadata(error, initial=False)
+            return Exchange(status, details, headers=headers, trailers=trailers,
+                            front=native_front_answer(status, details, headers, trailers))
         return Exchange(Status.OK, "", body, _metadata(outcome, initial=True),
                         _metadata(outcome, initial=False))
 
@@ -88,7 +94,8 @@ class GrpcTransport:
 
     def reproduce(self, method: str, headers: list[tuple[str, str]],
                   body: dict[str, str]) -> str:
-        """A grpcurl command (body as JSON, `<raw bytes>` where a check sent bytes)."""
+        """A grpcurl command (body as JSON, `<raw bytes>` where a check sent bytes; a body over
+        100 KiB on its standard input, `-d @`)."""
         parts = ["grpcurl"]
         if self.settings.plaintext:
             parts.append("-plaintext")
@@ -100,8 +107,11 @@ class GrpcTransport:
             parts += ["-cert", self.settings.cert_file, "-key", self.settings.key_file]
         for key, value in headers:
             parts += ["-H", f"{key}: {value}"]
-        parts += ["-d", json.dumps(body), self.settings.address, method.lstrip("/")]
-        return " ".join(shlex.quote(part) for part in parts)
+        text = json.dumps(body)
+        piped = stdin_body(text)   # a body too long for one argument: through stdin
+        parts += ["-d", "@" if piped else text, self.settings.address, method.lstrip("/")]
+        line = " ".join(shlex.quote(part) for part in parts)
+        return f"{piped} | {line}" if piped else line
 
     def close(self) -> None:
         self.channel.close()
@@ -114,3 +124,20 @@ def _metadata(call: object, *, initial: bool) -> Metadata:
     found: Iterable[tuple[str, str | bytes]] | None = (
         call.initial_metadata() if initial else call.trailing_metadata())
     return tuple(found or ())
+
+
+def speaks_tls(address: str, timeout: float) -> bool:
+    """Whether `address` (HOST:PORT) completes a TLS handshake (any certificate): a target
+    dialled in plaintext that does is a TLS port (a grpcio TLS server just closes the socket; a
+    proxy answers an HTTP/1.x 400)."""
+    host, _, port = address.rpartition(":")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE   # only whether it speaks TLS, not whom to trust
+    context.set_alpn_protocols(["h2"])
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as raw, \
+                context.wrap_socket(raw, server_hostname=host.strip("[]") or None):
+            return True
+    except (OSError, ValueError):
+        return False

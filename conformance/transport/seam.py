@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from conformance.model.calls import Metadata
+from conformance.model.calls import FrontAnswer, Metadata
 from conformance.model.status import Status
 
 __all__ = ["Exchange", "Transport"]
@@ -28,6 +28,7 @@ class Exchange:
     body: bytes | None = None   # the response message's bytes (an answer with a message)
     headers: Metadata = ()      # response headers (gRPC: initial metadata)
     trailers: Metadata = ()     # trailing metadata (gRPC: trailers; a trailers-only answer's)
+    front: FrontAnswer | None = None   # a front answered, not the service (transport.fronts)
 
 
 class Transport(Protocol):
