@@ -38,7 +38,7 @@ from conformance.rules.weak_secrets import (
     signing_alg,
     weak_secrets,
 )
-from conformance.run.check_context import not_applicable, not_judged, pass_note
+from conformance.run.check_context import not_applicable, not_judged, partly_judged, pass_note
 from conformance.run.samples import IssuedToken, issued_tokens, sampled
 from conformance.run.target import TargetSession
 from conformance.transport.client import Reply, carry
@@ -185,9 +185,12 @@ def test_rt06_empty_refresh_token_is_rejected(target: TargetSession) -> None:
 
 
 @pytest.mark.requirement("RT-07")
-def test_rt07_access_token_as_refresh_token_is_rejected(target: TargetSession) -> None:
+def test_rt07_access_token_as_refresh_token_is_rejected(target: TargetSession,
+                                                        request: pytest.FixtureRequest) -> None:
     """RT-07: a live access token presented as refresh token is rejected, UNAUTHENTICATED or
-    INVALID_ARGUMENT (RFC 6749 §1.5: the two are different credentials; OWASP ASVS 5.0 9.2.2)."""
+    INVALID_ARGUMENT (RFC 6749 §1.5: the two are different credentials; OWASP ASVS 5.0 9.2.2).
+    Catalogue v3's expired half (an expired access token, once RT-21's wait has passed) is not
+    presented yet: a pass says so."""
     tokens = target.fresh_tokens()
     response = target.refreshed(tokens.refresh_token, "refresh a freshly minted token")
     access_tokens = {response.auth_token.token: "issued by RefreshAccessToken",
@@ -200,6 +203,9 @@ def test_rt07_access_token_as_refresh_token_is_rejected(target: TargetSession) -
         ensure_status(reply, REJECTED, "Access token as refresh token not rejected",
                       expected=f"UNAUTHENTICATED or INVALID_ARGUMENT for the live access token "
                       f"{redact(access_token)} ({origin}) as refresh_token")
+    partly_judged(request.node, f"every live access token tried ({len(access_tokens)}) is "
+                  "rejected as refresh_token; the expired half is not judged: the suite presents "
+                  "no expired access token yet")
 
 
 @pytest.mark.requirement("RT-08")
@@ -532,9 +538,9 @@ def test_rt19_refused_refresh_tokens_get_one_answer(target: TargetSession,
            expected=f"the same status and message for {' and '.join(compared)} refresh tokens",
            received="; ".join(f"{kind}: {reply.status}" for kind, reply in compared.items()),
            reply=compared.get("rotated-out") or next(iter(compared.values())), details=aside)
-    if aside:
-        pass_note(request.node, f"{' and '.join(compared)} refresh tokens get one answer "
-                         f"({next(iter(compared.values())).status}); {aside}")
+    if aside:  # a class left out is a part of the rule not judged
+        partly_judged(request.node, f"{' and '.join(compared)} refresh tokens get one answer "
+                      f"({next(iter(compared.values())).status}); {aside}")
 
 
 @pytest.mark.requirement("RT-20")
@@ -1002,11 +1008,11 @@ def test_rt23_hmac_jwt_does_not_verify_with_a_weak_secret(target: TargetSession,
     public key, which the API does not publish); JWE (encrypted) tokens."""
     issued = issued_tokens(target)
     algs = {one.token: signing_alg(one.token) for one in issued}
-    hmac_jwts = [one for one in issued
-                 if (alg := algs[one.token]) and alg.upper() in HMAC_ALGS][:MAX_JUDGED_JWTS]
-    judged = {one.token for one in hmac_jwts}
+    hmac_seen = [one for one in issued if (alg := algs[one.token]) and alg.upper() in HMAC_ALGS]
+    hmac_jwts = hmac_seen[:MAX_JUDGED_JWTS]
+    hmac = {one.token for one in hmac_seen}
     others = Counter(f"{algs[one.token]} JWTs" if algs[one.token] else "opaque"
-                     for one in issued if one.token not in judged)
+                     for one in issued if one.token not in hmac)
     aside = ", ".join(f"{count} {what}" for what, count in sorted(others.items()))
     if not hmac_jwts:
         not_applicable(f"no token issued in the run is an HMAC-signed JWT ({aside} tokens): an "
@@ -1014,10 +1020,15 @@ def test_rt23_hmac_jwt_does_not_verify_with_a_weak_secret(target: TargetSession,
     weak = [(one, key) for one in hmac_jwts if (key := find_weak_secret(one.token))]
     kinds = sorted({one.kind for one in hmac_jwts})
     if not weak:
-        pass_note(request.node, f"{len(hmac_jwts)} HMAC-signed JWTs "
-                         f"({' and '.join(kinds)}) verify with none of the "
-                         f"{len(candidates())} keys of the {len(weak_secrets())} weak secrets"
-                         + (f"; {aside} tokens not judged" if aside else ""))
+        note = (f"{len(hmac_jwts)} HMAC-signed JWTs ({' and '.join(kinds)}) verify with none "
+                f"of the {len(candidates())} keys of the {len(weak_secrets())} weak secrets"
+                + (f"; {aside} tokens, not HMAC-signed, are outside the rule" if aside else ""))
+        beyond = len(hmac_seen) - len(hmac_jwts)  # past the bound: a part of the rule unjudged
+        if beyond:
+            partly_judged(request.node, f"{note}; {beyond} more HMAC-signed JWTs not judged (at "
+                          f"most {MAX_JUDGED_JWTS} a run)")
+        else:
+            pass_note(request.node, note)
         return
     found = "; ".join(f"the {one.kind} token {redact(one.token)} of the {one.origin} "
                       f"({algs[one.token]}) verifies with {key.describe()}"

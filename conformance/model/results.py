@@ -2,10 +2,12 @@
 
 Outcome mapping, written down once:
 - a check that passes is `pass`; one that raises a Violation is `fail` (MUST) or `warn` (SHOULD);
+  a pass that left part of its rule unjudged says so in its message and is `unjudged`;
 - `skip` is not applicable (with the reason); `error` is could-not-evaluate (CannotEvaluate, a
   suite error, a setup or teardown failure);
 - a requirement's outcome is the worst of its checks, in the order fail > error > warn > pass >
-  skip (a skipped check does not hide a passing one); no check at all: `skip` "not implemented";
+  skip (a skipped check does not hide a passing one; of passes, one that left part of its rule
+  unjudged speaks for the requirement); no check at all: `skip` "not implemented";
 - a target's verdict: `non-conformant` if a MUST is `fail`, else `error` if a MUST is `error`,
   else `conformant`. The run's exit code: 1 if any target is non-conformant, else 3 if any
   could not be evaluated, else 0; with --expected-failures, the file's judgement decides it
@@ -24,7 +26,7 @@ from typing import Any, Protocol
 from conformance.model.catalogue import Level, Requirement, catalogue, catalogue_identity
 from conformance.model.redact import SECRETS
 
-__all__ = ["CheckResult", "Outcome", "Results", "SkipKind", "Verdict"]
+__all__ = ["CheckResult", "Outcome", "RequirementResult", "Results", "SkipKind", "Verdict"]
 
 
 class Outcome(str, Enum):
@@ -57,7 +59,8 @@ EXIT_CODES = {Verdict.CONFORMANT: 0, Verdict.NON_CONFORMANT: 1, Verdict.ERROR: 3
 NOT_IMPLEMENTED = "not implemented"
 NOT_SELECTED = "not selected (--only)"
 # The LD family is judged by the load command alone (conformance.load): an ordinary run says so.
-RUN_LOAD = "run `python -m conformance load`"
+LOAD_COMMAND = "python -m conformance load"
+RUN_LOAD = f"run `{LOAD_COMMAND}`"
 
 
 class Waivers(Protocol):
@@ -81,6 +84,7 @@ class CheckResult:
     # A Violation's parts (title, expected, received, details, reproduce), for the HTML report.
     fields: dict[str, str] = field(default_factory=dict)
     skip_kind: SkipKind | None = None   # a skip's kind (none for other outcomes)
+    unjudged: bool = False   # a pass that left part of its rule unjudged (its message says which)
 
 
 @dataclass
@@ -91,6 +95,12 @@ class RequirementResult:
     checks: list[str]
     fields: dict[str, str] = field(default_factory=dict)  # its worst check's Violation parts
     skip_kind: SkipKind | None = None   # set when the outcome is `skip`
+    unjudged: bool = False   # a pass that left part of its rule unjudged
+
+    @property
+    def headline(self) -> str:
+        """The message's first line: what one-line lists show."""
+        return self.message.splitlines()[0] if self.message else ""
 
     def as_json(self) -> dict[str, Any]:
         r = self.requirement
@@ -99,6 +109,8 @@ class RequirementResult:
                                "checks": self.checks}
         if self.skip_kind is not None:
             row["skip_kind"] = self.skip_kind.value
+        if self.unjudged:
+            row["unjudged"] = True
         return row
 
 
@@ -157,10 +169,11 @@ class Results:
                 rows.append(RequirementResult(requirement, Outcome.SKIP, not_run, [],
                                               skip_kind=kind))
                 continue
-            worst = max(mine, key=lambda c: SEVERITY[c.outcome])
+            worst = max(mine, key=lambda c: (SEVERITY[c.outcome], c.unjudged))
             rows.append(RequirementResult(requirement, worst.outcome, worst.message,
                                           [c.name for c in mine], dict(worst.fields),
-                                          _skip_kind(worst, mine)))
+                                          _skip_kind(worst, mine),
+                                          worst.outcome is Outcome.PASS and worst.unjudged))
         return rows
 
     def verdict(self, target: str) -> Verdict:

@@ -1,7 +1,8 @@
 """The HTML report's own page, drawn from the one results model above pytest-html's per-test
 table; it may import `model` only.
 
-Verdicts, what needs action, a picture of the run and the full requirement table.
+Verdicts, what needs action, what the run left unjudged, a picture of the run and the full
+requirement table.
 
 `render_summary(view, extra_sections, expected)` is the one entry point (the plugin hands its
 fragment to pytest-html's summary hook); `Section` is how other outputs add to the page.

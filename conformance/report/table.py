@@ -17,8 +17,7 @@ def _table(view: RunView, index: int, label: str) -> str:
     rows = []
     for row in view.results.requirements(label):
         r = row.requirement
-        first = row.message.splitlines()[0] if row.message else ""
-        message = escape(first)
+        message = escape(row.headline)
         if row.outcome in ACTIONS:
             message += f' <a href="#{detail_anchor(view, index, row)}">(details)</a>'
         measured = figures_html(figures.get(r.id, {}))

@@ -13,7 +13,7 @@ __all__ = ["Expected", "RunView", "Section", "unexpected_only"]
 @dataclass(frozen=True)
 class Section:
     """An extra section of the page (e.g. expected failures, the history trend), placed after
-    "What needs action": `html` is a fragment its author has already escaped."""
+    "What needs action" and "Not judged": `html` is a fragment its author has already escaped."""
 
     anchor: str    # the id of the section element, unique on the page
     heading: str   # plain text

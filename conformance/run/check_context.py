@@ -1,5 +1,6 @@
 """What a check may ask of the run it is in, without importing the plugin (the composition root):
-a note for its result should it pass, a skip of a stated kind, and FZ-01's hypothesis seed and
+a note for its result should it pass (and whether that pass left part of its rule unjudged), a
+skip of a stated kind, and FZ-01's hypothesis seed and
 example database."""
 
 from __future__ import annotations
@@ -12,15 +13,24 @@ import pytest
 
 from conformance.model.results import SkipKind
 
-__all__ = ["PASS_NOTE", "HypothesisSettings", "KindedSkip", "hypothesis_database_dir",
-           "hypothesis_seed", "not_applicable", "not_judged", "pass_note", "set_hypothesis"]
+__all__ = ["PASS_NOTE", "PASS_UNJUDGED", "HypothesisSettings", "KindedSkip",
+           "hypothesis_database_dir", "hypothesis_seed", "not_applicable", "not_judged",
+           "partly_judged", "pass_note", "set_hypothesis"]
 
 PASS_NOTE = "conformance_note"
+PASS_UNJUDGED = "conformance_unjudged"
 
 
 def pass_note(node: pytest.Item, text: str) -> None:
     """Say `text` (redacted, one line) in the check's result should it pass."""
     node.user_properties.append((PASS_NOTE, text))
+
+
+def partly_judged(node: pytest.Item, text: str) -> None:
+    """As pass_note, for a pass that left part of its rule unjudged: `text` names that part and
+    why; every report lists such a pass under "Not judged"."""
+    pass_note(node, text)
+    node.user_properties.append((PASS_UNJUDGED, True))
 
 
 class KindedSkip(pytest.skip.Exception):  # type: ignore[name-defined,misc]

@@ -22,7 +22,8 @@ import conformance
 from conformance.model.catalogue import Level, Requirement, requirement
 from conformance.model.errors import CannotEvaluate, TargetDown, UsageError
 from conformance.model.redact import SECRETS
-from conformance.model.results import CheckResult, Outcome, Results, SkipKind
+from conformance.model.results import CheckResult, Outcome, RequirementResult, Results, SkipKind
+from conformance.model.unjudged import unjudged
 from conformance.model.violations import Violation
 from conformance.report import (
     STYLE_FILE,
@@ -34,6 +35,7 @@ from conformance.report import (
 )
 from conformance.run.check_context import (
     PASS_NOTE,
+    PASS_UNJUDGED,
     HypothesisSettings,
     KindedSkip,
     set_hypothesis,
@@ -326,6 +328,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
     report.conformance_message = message  # type: ignore[attr-defined]
     if outcome is Outcome.SKIP:
         report.conformance_skip_kind = _skip_kind(error).value  # type: ignore[attr-defined]
+    if outcome is Outcome.PASS:  # a pass that left part of its rule unjudged (partly_judged)
+        report.conformance_unjudged = bool(  # type: ignore[attr-defined]
+            dict(report.user_properties).get(PASS_UNJUDGED))
     return report
 
 
@@ -428,7 +433,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         report.nodeid.split("::")[-1], str(props["target"]), str(props["requirement"]),
         Outcome(outcome), getattr(report, "conformance_message", ""),
         dict(getattr(report, "conformance_fields", {})),
-        SkipKind(kind) if (kind := getattr(report, "conformance_skip_kind", None)) else None))
+        SkipKind(kind) if (kind := getattr(report, "conformance_skip_kind", None)) else None,
+        bool(getattr(report, "conformance_unjudged", False))))
 
 
 # What a check measured, recorded with its results for the HTML report (FZ-01's campaign).
@@ -529,14 +535,27 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             continue
         for row in run.results.requirements(label):
             if row.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR):
-                write(f"  {row.outcome.value.upper():5} {row.requirement.id} "
-                      f"{row.requirement.level.value:6} {row.message.splitlines()[0]}")
+                write(_row_line(row.outcome.value.upper(), row))
+        for line in _not_judged_lines(run.results, label):
+            write(line)
     if run.judgement is not None:
         from conformance.nightly.console import expectation_lines
         terminalreporter.section("expected failures")
         for line in expectation_lines(run.judgement, run.results.outcomes()):
             write(line)
     write(f"reports: {run.settings.report_dir}/ (conformance.html, junit.xml, results.json)")
+
+
+def _row_line(word: str, row: RequirementResult) -> str:
+    return f"  {word:5} {row.requirement.id} {row.requirement.level.value:6} {row.headline}"
+
+
+def _not_judged_lines(results: Results, label: str) -> list[str]:
+    """What the target's run left unjudged (conformance.model.unjudged), after its failures:
+    a line per MUST and per partial pass; the LD family and the pending MUSTs a line each."""
+    left = unjudged(results, label)
+    return [*(_row_line(word.upper(), row) for word, row in left.rows()),
+            *(f"  NOT JUDGED {ids}: {why}" for ids, why in left.groups())]
 
 
 # pytest-html integration (optional hooks: the plugin works without pytest-html) -------------
