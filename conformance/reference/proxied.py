@@ -15,8 +15,9 @@ __all__ = ["CANCELLED_BY_PROXY", "V1", "V1ALPHA", "add_cancelled_reflection",
 
 V1 = "grpc.reflection.v1.ServerReflection"
 V1ALPHA = reflection.SERVICE_NAME  # grpc.reflection.v1alpha.ServerReflection, which it serves
-# What grpc core reports for a stream its peer reset with CANCEL (error code 8).
-RESET_BY_PEER = "Received RST_STREAM with error code 8"
+# What grpcio 1.85 reports for v1 through Debian's HAProxy 2.6.12 (tools/haproxy-reflection):
+# its peer reset the stream with CANCEL, error code 8.
+RESET_BY_PEER = "Stream removed (RST_STREAM (Received RST_STREAM with error code 8))"
 
 # Fault or flavour name -> the reflection services whose streams end in CANCELLED.
 CANCELLED_BY_PROXY: dict[str, frozenset[str]] = {
