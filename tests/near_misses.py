@@ -158,6 +158,12 @@ TABLE: dict[str, Review] = {
               "buf breaking rules (WIRE: cardinality)",
               "test_ct07_reflected_description_is_wire_compatible",
               self_test="tests/test_drift.py::test_cardinality_and_enum_numbers_are_wire_rules"),
+        tried("reflection v1 broken by a proxy, v1alpha working: HAProxy 2.6 turns the "
+              "RST_STREAM(NO_ERROR) after an upstream's UNIMPLEMENTED into CANCEL, so v1 ends in "
+              "CANCELLED and a drift served by v1alpha would go unjudged",
+              "gRPC server reflection protocol (v1 and v1alpha); haproxy/haproxy#1219",
+              "test_ct07_reflected_description_is_wire_compatible",
+              "reflection-field-renumbered-v1-cancelled"),
         unreachable("a server whose reflection describes the contract but whose wire format "
                     "differs", "gRPC server reflection protocol", "reflection is the server's "
                     "word, not its behaviour: CT-03, CT-04 and FT judge the wire"),

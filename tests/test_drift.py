@@ -1,6 +1,7 @@
 """CT-07/CT-08's parts on their own: the reflection client's skips (no reflection, other
-services only, a stream that hangs), the comparison's rules on descriptors made here, and a run
-without buf, which skips both checks and never passes them."""
+services only, a stream that hangs), its fallback to v1alpha after any failure of v1 (a front's
+CANCELLED), and both versions failing (not judged, naming both); the comparison's rules on
+descriptors made here, and a run without buf, which skips both checks and never passes them."""
 
 from __future__ import annotations
 
@@ -19,9 +20,17 @@ from grpc_reflection.v1alpha import reflection_pb2 as rpb
 from conformance.checks import test_ct
 from conformance.drift import compare
 from conformance.drift.compare import WIRE, WIRE_JSON, BufMissing, breaking, contract_files
-from conformance.drift.reflection import NotDescribed, reflect
+from conformance.drift.reflection import MAX_DETAILS, NotDescribed, reflect
 from conformance.model.contract import SERVICE, pb
-from conformance.reference import ReferenceServer
+from conformance.model.redact import SECRETS, redact
+from conformance.model.results import SkipKind
+from conformance.reference import ReferenceServer, ServerOptions
+from conformance.reference.proxied import (
+    RESET_BY_PEER,
+    V1,
+    V1ALPHA,
+    add_cancelled_reflection,
+)
 from conformance.run.profiles import PROFILES
 from conformance.run.target import TargetSession
 from conformance.run.target_config import TargetConfig
@@ -42,6 +51,20 @@ def _served(add: Callable[[grpc.Server], None]) -> Iterator[str]:
         server.stop(0)
 
 
+def _add_v1(server: grpc.Server, behaviour: Callable[..., Iterator[Any]],
+            **serializers: Callable[..., Any]) -> None:
+    """Serve `behaviour` as reflection v1's ServerReflectionInfo (raw bytes without
+    serializers)."""
+    handler = grpc.stream_stream_rpc_method_handler(behaviour, **serializers)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+        V1, {"ServerReflectionInfo": handler}),))
+
+
+def _add_v1alpha(server: grpc.Server) -> None:
+    """grpcio-reflection's v1alpha, describing the contract (from the default pool)."""
+    reflection.enable_server_reflection((SERVICE, reflection.SERVICE_NAME), server)
+
+
 @pytest.fixture
 def health_only() -> Iterator[str]:
     """A server whose reflection describes its health service only."""
@@ -56,23 +79,34 @@ def health_only() -> Iterator[str]:
 @pytest.fixture
 def hanging_reflection() -> Iterator[str]:
     """A reflection service (v1) that reads the requests and never answers."""
-    def hang(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
-        until = time.monotonic() + 5
-        while context.is_active() and time.monotonic() < until:
-            time.sleep(0.05)
-        yield from ()
+    yield from _served(lambda server: _add_v1(server, _hang))
 
-    def add(server: grpc.Server) -> None:
-        handler = grpc.stream_stream_rpc_method_handler(hang)
-        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
-            "grpc.reflection.v1.ServerReflection", {"ServerReflectionInfo": handler}),))
-    yield from _served(add)
+
+def _hang(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+    # Bounded: a client gone (its deadline) ends it, and so do 5 s.
+    until = time.monotonic() + 5
+    while context.is_active() and time.monotonic() < until:
+        time.sleep(0.05)
+    yield from ()
 
 
 def test_reflection_of_other_services_only_is_not_a_description(health_only: str) -> None:
     with grpc.insecure_channel(health_only) as channel, pytest.raises(NotDescribed) as error:
         reflect(channel, SERVICE, deadline=5)
-    assert "other services only: grpc.health.v1.Health" in str(error.value)
+    assert "reflection (v1alpha) describes other services only: grpc.health.v1.Health" \
+        in str(error.value)
+    assert error.value.kind is SkipKind.NOT_APPLICABLE
+
+
+def test_no_reflection_at_all_is_not_applicable() -> None:
+    """v1 and v1alpha both UNIMPLEMENTED: the target has not the feature."""
+    for address in _served(lambda server: None):
+        with grpc.insecure_channel(address) as channel, pytest.raises(NotDescribed) as error:
+            reflect(channel, SERVICE, deadline=5)
+        assert str(error.value) == ("the target serves no gRPC server reflection (neither "
+                                    "grpc.reflection.v1 nor grpc.reflection.v1alpha: "
+                                    "UNIMPLEMENTED)")
+        assert error.value.kind is SkipKind.NOT_APPLICABLE
 
 
 def test_a_hanging_reflection_stream_ends_with_the_deadline(hanging_reflection: str) -> None:
@@ -81,7 +115,105 @@ def test_a_hanging_reflection_stream_ends_with_the_deadline(hanging_reflection: 
             pytest.raises(NotDescribed) as error:
         reflect(channel, SERVICE, deadline=0.5)
     assert time.monotonic() - started < 3
-    assert "DEADLINE_EXCEEDED" in str(error.value)
+    assert "v1: DEADLINE_EXCEEDED" in str(error.value)
+    # Something answered v1 and failed: not the target's lack of reflection.
+    assert error.value.kind is SkipKind.NOT_JUDGED
+
+
+# After any failure of v1, v1alpha ----------------------------------------------------------
+def _ends_without_answer(requests: Iterator[bytes], context: grpc.ServicerContext,
+                         ) -> Iterator[bytes]:
+    yield from ()  # status OK, no message
+
+
+def _internal(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+    context.abort(grpc.StatusCode.INTERNAL, "upstream connect error")
+    yield from ()
+
+
+def _undecodable(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+    for _ in requests:
+        yield b"\xff\xff\xff"  # no ServerReflectionResponse
+
+
+@pytest.mark.parametrize("broken, failure", [
+    (lambda server: add_cancelled_reflection(server, frozenset({V1})),
+     f"v1: CANCELLED {RESET_BY_PEER!r}"),
+    (lambda server: _add_v1(server, _ends_without_answer), "v1: the stream ended without an "
+     "answer"),
+    (lambda server: _add_v1(server, _undecodable), "v1: INTERNAL 'Exception deserializing "
+     "response!'"),
+    (lambda server: _add_v1(server, _internal), "v1: INTERNAL 'upstream connect error'"),
+    (lambda server: _add_v1(server, _hang), "v1: DEADLINE_EXCEEDED"),
+], ids=["cancelled-by-a-front", "ends-without-answer", "undecodable", "internal", "hangs"])
+def test_any_failure_of_v1_falls_back_to_v1alpha(broken: Callable[[grpc.Server], None],
+                                                 failure: str) -> None:
+    def add(server: grpc.Server) -> None:
+        broken(server)
+        _add_v1alpha(server)
+
+    for address in _served(add):
+        started = time.monotonic()
+        with grpc.insecure_channel(address) as channel:
+            described = reflect(channel, SERVICE, deadline=1)
+        assert described.version == "grpc.reflection.v1alpha"
+        assert described.fallback.startswith(failure), described.fallback
+        assert "user_api/v1/user.proto" in {f.name for f in described.files.file}
+        assert time.monotonic() - started < 2 * 1 + 1  # a deadline for each version at most
+
+
+@pytest.mark.parametrize("cancelled, unimplemented", [(V1, "v1alpha"), (V1ALPHA, "v1")],
+                         ids=["v1-cancelled", "v1alpha-cancelled"])
+def test_one_version_failing_and_the_other_unimplemented_is_not_judged(
+        cancelled: str, unimplemented: str) -> None:
+    """The version that answered may be the only one the target serves: its failure hides the
+    description, so the rule is not judged, rather than not applicable."""
+    for address in _served(lambda server: add_cancelled_reflection(server,
+                                                                   frozenset({cancelled}))):
+        with grpc.insecure_channel(address) as channel, pytest.raises(NotDescribed) as error:
+            reflect(channel, SERVICE, deadline=5)
+        assert error.value.kind is SkipKind.NOT_JUDGED
+        assert f"{unimplemented}: UNIMPLEMENTED" in str(error.value)
+        assert f"CANCELLED {RESET_BY_PEER!r}" in str(error.value)
+
+
+def test_both_versions_failing_is_not_judged_naming_both() -> None:
+    with ReferenceServer(ServerOptions(flavors=frozenset({"reflection-cancelled-by-proxy"}))) \
+            as server, grpc.insecure_channel(server.address) as channel, \
+            pytest.raises(NotDescribed) as error:
+        reflect(channel, SERVICE, deadline=5)
+    assert error.value.kind is SkipKind.NOT_JUDGED
+    assert str(error.value) == (f"reflection failed: v1: CANCELLED {RESET_BY_PEER!r}; "
+                                f"v1alpha: CANCELLED {RESET_BY_PEER!r}")
+
+
+def test_a_failed_streams_details_are_short_and_scrubbed() -> None:
+    secret = "refresh-token-value-7f3a9c2e"
+    SECRETS.remember(secret)
+
+    def echoes(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+        context.abort(grpc.StatusCode.UNAVAILABLE, f"bad {secret} " + "x" * 500)
+        yield from ()
+
+    for address in _served(lambda server: _add_v1(server, echoes)):
+        with grpc.insecure_channel(address) as channel, pytest.raises(NotDescribed) as error:
+            reflect(channel, SERVICE, deadline=5)
+        reason = str(error.value)
+        assert secret not in reason and f"v1: UNAVAILABLE 'bad {redact(secret)} xx" in reason
+        assert len(reason) < 2 * MAX_DETAILS + 100, reason
+
+
+def test_both_versions_cancelled_skip_ct07_and_ct08_as_not_judged(run_suite: Any) -> None:
+    """The reference flavour whose front cancels both versions: results.json's rows are skips
+    of kind not-judged that name both answers."""
+    run = run_suite("--profile", "quick", "--only", "CT-07,CT-08",
+                    "--reference-flavor", "reflection-cancelled-by-proxy")
+    assert run.exit_code == 0, run.stdout[-3000:]
+    rows = {row["id"]: row for row in run.results["targets"][0]["requirements"]}
+    for rid in ("CT-07", "CT-08"):
+        assert (rows[rid]["outcome"], rows[rid].get("skip_kind")) == ("skip", "not-judged")
+        assert rows[rid]["message"] == (f"reflection failed: v1: CANCELLED {RESET_BY_PEER!r}; "
+                                        f"v1alpha: CANCELLED {RESET_BY_PEER!r}")
 
 
 def _odd_reflection(answer_file: Callable[[rpb.ServerReflectionRequest], list[bytes]],
@@ -98,13 +230,9 @@ def _odd_reflection(answer_file: Callable[[rpb.ServerReflectionRequest], list[by
                     answer_file(request))
             yield response
 
-    def add(server: grpc.Server) -> None:
-        handler = grpc.stream_stream_rpc_method_handler(
-            answer, request_deserializer=rpb.ServerReflectionRequest.FromString,
-            response_serializer=rpb.ServerReflectionResponse.SerializeToString)
-        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
-            "grpc.reflection.v1.ServerReflection", {"ServerReflectionInfo": handler}),))
-    yield from _served(add)
+    yield from _served(lambda server: _add_v1(
+        server, answer, request_deserializer=rpb.ServerReflectionRequest.FromString,
+        response_serializer=rpb.ServerReflectionResponse.SerializeToString))
 
 
 def _contract_importing(name: str) -> bytes:
@@ -144,6 +272,9 @@ def test_an_odd_reflection_answer_is_a_reason_to_skip(
         with grpc.insecure_channel(address) as channel, pytest.raises(NotDescribed) as error:
             reflect(channel, SERVICE, deadline=5)
         assert reason in str(error.value)
+        # v1 answered what no client could load, v1alpha is not served: nothing was judged.
+        assert str(error.value).endswith("; v1alpha: UNIMPLEMENTED 'Method not found!'")
+        assert error.value.kind is SkipKind.NOT_JUDGED
 
 
 def test_the_reference_is_described_by_v1alpha_after_v1_is_unimplemented(
@@ -151,6 +282,7 @@ def test_the_reference_is_described_by_v1alpha_after_v1_is_unimplemented(
     with grpc.insecure_channel(reference.address) as channel:
         described = reflect(channel, SERVICE, deadline=5)
     assert described.version == "grpc.reflection.v1alpha"
+    assert described.fallback == ""  # v1 not served is no failure worth a note
     assert {f.name for f in described.files.file} == {"user_api/v1/user.proto",
                                                      "google/protobuf/struct.proto"}
 

@@ -133,9 +133,10 @@ def test_ct07_reflected_description_is_wire_compatible(target: TargetSession,
     wire-compatible with the contract (proto/): buf's WIRE breaking rules (field numbers, wire
     types, cardinality, request and response types, enum numbers), with no service, RPC,
     message or enum of the contract missing, which WIRE does not cover (gRPC server reflection
-    protocol; buf breaking rules, WIRE). Additions are compatible. `skip` without reflection,
-    when it does not describe user_api.v1.UserApiService, on a reflection error, or without
-    buf (the `drift` extra)."""
+    protocol; buf breaking rules, WIRE). Additions are compatible. v1alpha is read after any
+    failure of v1. `skip` without reflection or when it does not describe
+    user_api.v1.UserApiService (not applicable), when both versions fail (not judged, naming
+    both answers), or without buf (the `drift` extra)."""
     judge_drift(target, request, WIRE, "Reflected description breaks the contract on the wire")
 
 
@@ -160,8 +161,10 @@ def judge_drift(target: TargetSession, request: pytest.FixtureRequest, category:
     except BufFailed as error:
         raise CannotEvaluate(str(error)) from None
     files = len(reflected.files.file)
+    # A v1 that failed (a front's CANCELLED) is worth knowing even when v1alpha was judged.
+    served = reflected.version + (f", after {reflected.fallback}" if reflected.fallback else "")
     if not findings:
-        pass_note(request.node, f"the description reflection ({reflected.version}) "
+        pass_note(request.node, f"the description reflection ({served}) "
                          f"serves, {files} files, keeps every rule of buf's {category} "
                          "category, and every service, RPC, message and enum of the contract")
         return
@@ -173,7 +176,7 @@ def judge_drift(target: TargetSession, request: pytest.FixtureRequest, category:
                     reproduce=f"grpcurl {'-plaintext ' if channel.plaintext else ''}"
                     f"{channel.address} describe {SERVICE}",
                     details=f"{len(findings)} breaking change(s), from {files} files served "
-                    f"by {reflected.version}")
+                    f"by {served}")
 
 
 def reflected_description(target: TargetSession) -> Reflected:

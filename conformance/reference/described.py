@@ -65,6 +65,7 @@ def _additions(file: FileProto) -> None:
 DESCRIPTIONS: dict[str, Callable[[FileProto], None]] = {
     "reflection-field-type-changed": _type_changed,
     "reflection-field-renumbered": _renumbered,
+    "reflection-field-renumbered-v1-cancelled": _renumbered,  # behind a front (proxied.py)
     "reflection-json-name-changed": _json_name_changed,
     "reflection-rpc-missing": _rpc_missing,
     "reflection-describes-additions": _additions,

@@ -17,6 +17,7 @@ from conformance.model.contract import SERVICE, pb
 from conformance.reference.described import described_pool
 from conformance.reference.faults import FAULTS, FLAVORS
 from conformance.reference.lenient import decode_leniently
+from conformance.reference.proxied import V1ALPHA, add_cancelled_reflection, cancelled_reflection
 from conformance.reference.servicer import (
     SHORT_LIFETIMES,
     UNDECODABLE,
@@ -118,12 +119,7 @@ class ReferenceServer:
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self._server)
         if "no-reflection" not in behaviour.flavors:
-            # CT-07/CT-08's faults and flavour describe another contract than they serve.
-            pool = described_pool(behaviour.faults | behaviour.flavors)
-            reflection.enable_server_reflection(
-                (pb.DESCRIPTOR.services_by_name["UserApiService"].full_name,
-                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                 reflection.SERVICE_NAME), self._server, pool=pool)
+            self._add_reflection(behaviour.faults | behaviour.flavors)
         address = f"127.0.0.1:{self.options.port}"
         if self.options.tls_cert_file and self.options.tls_key_file:
             self.port = self._server.add_secure_port(address, self._credentials())
@@ -133,6 +129,18 @@ class ReferenceServer:
             self.port = self._server.add_insecure_port(address)
         if self.port == 0:
             raise OSError(f"cannot listen on 127.0.0.1:{self.options.port}")
+
+    def _add_reflection(self, switches: frozenset[str]) -> None:
+        # CT-07/CT-08's faults and flavours describe another contract than they serve, or show
+        # reflection as a broken front passes it on (reference/proxied.py).
+        cancelled = cancelled_reflection(switches)
+        add_cancelled_reflection(self._server, cancelled)
+        if V1ALPHA in cancelled:  # grpcio-reflection's handler, registered, would answer first
+            return
+        reflection.enable_server_reflection(
+            (pb.DESCRIPTOR.services_by_name["UserApiService"].full_name,
+             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME), self._server, pool=described_pool(switches))
 
     def _credentials(self) -> grpc.ServerCredentials:
         assert self.options.tls_cert_file and self.options.tls_key_file
