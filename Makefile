@@ -27,6 +27,7 @@ report: $(REPORT_STAMP)
 
 test: $(STAMP)
 	tools/ensure-chromium
+	tools/ensure-nginx
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -n 2 $(ARGS)
 
