@@ -108,12 +108,13 @@ def test_the_reference_behind_nginx_is_judged_as_directly_but_the_oversized_requ
     rows = {row["id"]: row for row in through.results["targets"][0]["requirements"]}
     for rid in sorted(oversized):
         print(f"behind nginx {rid}: {rows[rid]['outcome']}: {rows[rid]['message']}")
-    # Switch on when the classifier of front answers lands (catalogue v3: FZ-06 takes a front's
-    # HTTP 413 as a refusal, FZ-11 judges the status clients read), with the verdict that
-    # follows from FZ-06's pass:
-    # assert rows["FZ-06"]["outcome"] == "pass"
-    # assert rows["FZ-11"]["outcome"] == "warn"
-    # assert through.exit_code == 0 and through.results["targets"][0]["verdict"] == "conformant"
+    # Catalogue v3: FZ-06 takes the front's HTTP 413 as a refusal, FZ-11 judges the status
+    # clients read of it, and the verdict follows from FZ-06's pass.
+    assert rows["FZ-06"]["outcome"] == "pass", rows["FZ-06"]["message"]
+    assert rows["FZ-11"]["outcome"] == "warn", rows["FZ-11"]["message"]
+    assert "HTTP 413" in rows["FZ-11"]["message"] and "client_max_body_size" in \
+        rows["FZ-11"]["message"]
+    assert through.exit_code == 0 and through.results["targets"][0]["verdict"] == "conformant"
 
 
 # What the suite reads of a front's own refusal (the facts the classifier of front answers is
@@ -139,6 +140,7 @@ def test_envoys_buffer_filter_refuses_as_a_grpc_status_of_envoys_own(
     trailing = dict(reply.trailing)
     assert trailing.get("server") == "envoy", reply.trailing
     assert "x-envoy-upstream-service-time" not in trailing, reply.trailing
+    assert reply.front is not None and reply.front.oversized_refusal   # transport.fronts
 
 
 def test_nginx_refuses_a_body_over_1m_with_an_http_413_grpcio_reads_as_unknown(
@@ -150,4 +152,5 @@ def test_nginx_refuses_a_body_over_1m_with_an_http_413_grpcio_reads_as_unknown(
     assert (reply.code.name, reply.details) == ("UNKNOWN",
                                                 "Received http2 header with status: 413")
     assert (reply.headers, reply.trailing) == ((), ())
+    assert reply.front is not None and reply.front.http_status == 413   # transport.fronts
     assert "client intended to send too large chunked body" in nginx.log.read_text()

@@ -35,7 +35,8 @@ class FrontAnswer:
 
     def describe(self) -> str:
         """`HTTP 413 (text/html) from the target's front, not the service`."""
-        kind = f" ({self.content_type})" if self.content_type else ""
+        kind = f" ({self.content_type})" if self.content_type else \
+            " (its content type not shown by the client)"
         read = f", which the client read as {self.how}" if self.how else ""
         return f"HTTP {self.http_status}{kind} from the target's front, not the service{read}"
 
