@@ -10,7 +10,12 @@ import threading
 from types import FrameType
 
 from conformance.reference.faults import FAULTS, FLAVORS
-from conformance.reference.server import DEFAULT_EMAIL, ReferenceServer, ServerOptions
+from conformance.reference.server import (
+    DEFAULT_EMAIL,
+    DEFAULT_WEB_ORIGIN,
+    ReferenceServer,
+    ServerOptions,
+)
 
 DEVELOPMENT_PASSWORD = "reference-dev-password"
 
@@ -39,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--access-ttl", "--access-token-lifetime", dest="access_token_lifetime",
                    type=int, default=900, metavar="SECONDS",
                    help="access-token lifetime, the expires_in it states (default 900)")
+    p.add_argument("--web-port", type=int, metavar="P",
+                   help="also serve gRPC-Web and Connect on 127.0.0.1:P (0: any free port), "
+                        "through Envoy and a Connect server (the web extra)")
+    p.add_argument("--web-origin", default=DEFAULT_WEB_ORIGIN, metavar="ORIGIN",
+                   help=f"the browser origin that the web face allows (CORS; default "
+                        f"{DEFAULT_WEB_ORIGIN})")
     return p
 
 
@@ -69,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     else:
         password = DEVELOPMENT_PASSWORD
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
     try:
         server = ReferenceServer(ServerOptions(
             port=args.port, db=args.db, email=args.email, password=password,
@@ -76,21 +92,24 @@ def main(argv: list[str] | None = None) -> int:
             latency_ms=args.latency_ms, reuse_grace=args.reuse_grace,
             access_token_lifetime=args.access_token_lifetime,
             tls_cert_file=args.tls_cert, tls_key_file=args.tls_key,
-            tls_client_ca_file=args.client_ca))
+            tls_client_ca_file=args.client_ca, web_port=args.web_port,
+            web_origin=args.web_origin))
+        # Before start-up: a signal while Envoy starts must still stop it.
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        server.start()
+    except ImportError as error:  # the web face without its extra
+        print(f"error: --web-port needs {error.name or 'the web extra'}: "
+              "pip install 'userapi-conformance[web]'", file=sys.stderr)
+        return 2
     except (OSError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    server.start()
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     shown = "from $" + args.password_env if args.password_env else f"{password} (development only)"
     faults = f", faults: {','.join(sorted(args.fault))}" if args.fault else ""
-    print(f"reference server listening on {server.address}; test user {args.email}, "
+    web = f", gRPC-Web and Connect on {server.web_url} (CORS origin {args.web_origin})" \
+        if server.web_url else ""
+    print(f"reference server listening on {server.address}{web}; test user {args.email}, "
           f"password {shown}{faults}", flush=True)
     stop.wait()
     server.stop()

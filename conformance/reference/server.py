@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -27,7 +27,11 @@ from conformance.reference.servicer import (
 from conformance.reference.store import Store, StoredUser
 from conformance.transport.stubs import pb_grpc
 
-__all__ = ["DEFAULT_EMAIL", "TEST_USER_PROFILE", "ReferenceServer", "ServerOptions"]
+if TYPE_CHECKING:  # the web face is imported only when asked for (--web-port)
+    from conformance.reference.web import WebFront
+
+__all__ = ["DEFAULT_EMAIL", "DEFAULT_WEB_ORIGIN", "TEST_USER_PROFILE", "ReferenceServer",
+           "ServerOptions"]
 
 DEFAULT_EMAIL = "qa@example.com"
 # Every optional field set, each in the form the catalogue asks for.
@@ -47,6 +51,8 @@ TEST_USER_PROFILE: dict[str, Any] = {
 MAX_WORKERS = 32
 # Flavour small-message-limit: requests above this size get RESOURCE_EXHAUSTED (FZ-06 allows it).
 SMALL_MESSAGE_LIMIT = 64 * 1024
+MESSAGE_LIMIT = 4 * 1024 * 1024  # gRPC's default receive limit
+DEFAULT_WEB_ORIGIN = "http://localhost:8080"
 
 
 @dataclass
@@ -65,11 +71,16 @@ class ServerOptions:
     tls_client_ca_file: str | None = None  # with TLS: require client certificates it signed
     unavailable_every: int = 0
     stop_after_calls: int = 0
+    web_port: int | None = None  # also gRPC-Web and Connect on 127.0.0.1:web_port (0: any)
+    web_origin: str = DEFAULT_WEB_ORIGIN  # the one CORS origin the web face allows
 
     def __post_init__(self) -> None:
         unknown = (set(self.faults) - FAULTS.keys()) | (set(self.flavors) - FLAVORS.keys())
         if unknown:
             raise ValueError(f"unknown fault or flavor: {', '.join(sorted(unknown))}")
+        if self.web_port is not None and self.tls_cert_file:
+            raise ValueError("the web face (gRPC-Web and Connect) is served over plain HTTP "
+                             "to a plain gRPC port: it does not go with TLS")
         # A flavour with a grace window widens the one asked for, never narrows it.
         self.reuse_grace = max([self.reuse_grace, *(FLAVORS[f].reuse_grace for f in self.flavors)])
 
@@ -102,15 +113,21 @@ class ReferenceServer:
             latency=self.options.latency_ms / 1000,
             unavailable_every=self.options.unavailable_every,
             stop_after_calls=self.options.stop_after_calls, on_stop=self._stop_soon)
-        grpc_options = [("grpc.max_receive_message_length", SMALL_MESSAGE_LIMIT)] \
-            if "small-message-limit" in behaviour.flavors else []
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS),
-                                   options=grpc_options, interceptors=list(interceptors))
+        # The request size limit, of the gRPC server and of the Connect server alike.
+        self._message_limit = SMALL_MESSAGE_LIMIT if "small-message-limit" in behaviour.flavors \
+            else MESSAGE_LIMIT
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=MAX_WORKERS),
+            options=[("grpc.max_receive_message_length", self._message_limit)],
+            interceptors=list(interceptors))
+        self._web: WebFront | None = None
         self.servicer = UserApiServicer(self.store, behaviour)
-        if "refresh-accepts-wire-garbage" in behaviour.faults:
-            _add_with_lenient_refresh_decoding(self.servicer, self._server)
-        elif "lenient-request-decoder" in behaviour.faults:
-            _add_with_lenient_refresh_decoding(self.servicer, self._server, decode_leniently)
+        self._refresh_decoder: Callable[[bytes], pb.RefreshAccessTokenRequest] | None = (
+            _lenient_refresh_request if "refresh-accepts-wire-garbage" in behaviour.faults
+            else decode_leniently if "lenient-request-decoder" in behaviour.faults else None)
+        if self._refresh_decoder is not None:
+            _add_with_lenient_refresh_decoding(self.servicer, self._server,
+                                               self._refresh_decoder)
         else:
             pb_grpc.add_UserApiServiceServicer_to_server(  # type: ignore[no-untyped-call]
                 self.servicer, self._server)
@@ -162,15 +179,48 @@ class ReferenceServer:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def web_url(self) -> str | None:
+        """The base URL of gRPC-Web and Connect (`http://127.0.0.1:P`) once started with a
+        web port; POST `{web_url}/user_api.v1.UserApiService/METHOD`."""
+        return self._web.url if self._web else None
+
+    @property
+    def envoy_pid(self) -> int | None:
+        """The PID of the Envoy in front of the web face, once started with a web port."""
+        return self._web.envoy_pid if self._web else None
+
     def start(self) -> ReferenceServer:
         self._server.start()
+        if self.options.web_port is not None:
+            try:
+                self._web = self._start_web(self.options.web_port)
+            except BaseException:
+                self.stop(0)
+                raise
         return self
 
+    def _start_web(self, port: int) -> WebFront:
+        from conformance.reference.web import WebFront  # connectrpc only when asked for
+
+        decoders = {pb.RefreshAccessTokenRequest: self._refresh_decoder} \
+            if self._refresh_decoder else {}
+        return WebFront(self.servicer, grpc_port=self.port, port=port,
+                        origin=self.options.web_origin, decoders=decoders,
+                        read_max_bytes=self._message_limit).start()
+
     def _stop_soon(self) -> None:
-        """Die as a crashed server would: stop at once, from outside the calling thread."""
-        threading.Thread(target=self._server.stop, args=(0,), daemon=True).start()
+        """Die as a crashed server would: stop at once, from outside the calling thread (a
+        front before the web face stays up)."""
+        def die() -> None:
+            self._server.stop(0)
+            if self._web:
+                self._web.crash()
+        threading.Thread(target=die, daemon=True).start()
 
     def stop(self, grace: float = 1.0) -> None:
+        if self._web:
+            self._web.stop()
         self._server.stop(grace).wait(grace + 1)
         self.store.close()
 
