@@ -12,10 +12,14 @@ import pytest
 
 from conformance.model.results import SkipKind
 
-__all__ = ["PASS_NOTE", "HypothesisSettings", "KindedSkip", "hypothesis_database_dir",
-           "hypothesis_seed", "not_applicable", "not_judged", "pass_note", "set_hypothesis"]
+__all__ = ["NO_WIRE_BYTES", "PASS_NOTE", "HypothesisSettings", "KindedSkip",
+           "hypothesis_database_dir", "hypothesis_seed", "not_applicable", "not_judged",
+           "pass_note", "set_hypothesis"]
 
 PASS_NOTE = "conformance_note"
+# CT-05, FZ-07 and FZ-09 over Connect's JSON codec (requirements.md, "Transports (v3)").
+NO_WIRE_BYTES = ("the rule is about protobuf wire bytes, which Connect's JSON codec does not "
+                 "carry (ProtoJSON parsers reject unknown keys by default)")
 
 
 def pass_note(node: pytest.Item, text: str) -> None:
