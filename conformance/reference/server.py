@@ -124,6 +124,8 @@ class ReferenceServer:
                 (pb.DESCRIPTOR.services_by_name["UserApiService"].full_name,
                  health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                  reflection.SERVICE_NAME), self._server, pool=pool)
+        if "unknown-method-answered-ok" in behaviour.faults:  # last: it takes what is left
+            self._server.add_generic_rpc_handlers((_AnswersAnything(),))
         address = f"127.0.0.1:{self.options.port}"
         if self.options.tls_cert_file and self.options.tls_key_file:
             self.port = self._server.add_secure_port(address, self._credentials())
@@ -216,3 +218,12 @@ def _add_with_lenient_refresh_decoding(
         request_deserializer=decoder)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     server.add_registered_method_handlers(SERVICE, handlers)  # type: ignore[attr-defined]
+
+
+class _AnswersAnything(grpc.GenericRpcHandler):  # type: ignore[type-arg]
+    """Fault unknown-method-answered-ok: a catch-all route (a proxy's default rule, a framework's
+    fallback handler) answers every method no service has with an empty OK."""
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails,
+                ) -> grpc.RpcMethodHandler[bytes, bytes] | None:
+        return grpc.unary_unary_rpc_method_handler(lambda request, context: b"")

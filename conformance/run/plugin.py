@@ -201,7 +201,8 @@ def _start_run(settings: RunSettings, reuse_grace: float,
             embedded = {"address": server.address, "email": server.options.email,
                         "password": server.options.password,
                         "reuse_grace": server.options.reuse_grace,
-                        "web_url": server.web_url, "web_origin": server.options.web_origin}
+                        "web_url": getattr(server, "web_url", None),
+                        "web_origin": getattr(server.options, "web_origin", None)}
         # The embedded server's window (--reuse-grace, or a flavour's) is declared to the checks,
         # and so is the origin its CORS policy allows (WB-03, WB-04).
         one = TargetConfig(ChannelSettings(embedded["address"], plaintext=True,
@@ -222,12 +223,11 @@ def _start_reference(settings: RunSettings, reuse_grace: float) -> Any:
     """The embedded reference server, with its web port when a web transport is asked for."""
     from conformance.reference import ReferenceServer, ServerOptions
 
-    web = any(name in WEB_TRANSPORTS for name in settings.transports)
     options = ServerOptions(password=secrets.token_urlsafe(18), faults=settings.reference_faults,
-                            flavors=settings.reference_flavors, reuse_grace=reuse_grace,
-                            web_port=0 if web else None)
-    if web and settings.web_origin:
-        options = dataclasses.replace(options, web_origin=settings.web_origin)
+                            flavors=settings.reference_flavors, reuse_grace=reuse_grace)
+    if any(name in WEB_TRANSPORTS for name in settings.transports):
+        options = dataclasses.replace(options, web_port=0, web_origin=settings.web_origin or
+                                      options.web_origin)
     return ReferenceServer(options).start()
 
 
