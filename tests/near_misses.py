@@ -170,14 +170,18 @@ TABLE: dict[str, Review] = {
     )),
     # FT: field types and formats --------------------------------------------------------------
     "CT-09": Review((
-        gap("an unknown method of the contract's service answered OK (a catch-all handler, a "
-            "generic proxy route that forwards any path to one method)",
-            "gRPC status codes (UNIMPLEMENTED); gRPC interop unimplemented_method",
-            "one call to an improbable method name; +1 RPC", 1),
-        gap("an unknown service answered with another status than UNIMPLEMENTED (INTERNAL from "
-            "a router, a 200 from a web front)", "gRPC interop unimplemented_service",
-            "one call to an improbable service name; +1 RPC", 1),
-    ), pending="issue 24 (transports)"),
+        tried("an unknown method answered OK (a catch-all handler, a proxy rule that forwards any "
+              "path)", "gRPC status codes (UNIMPLEMENTED); gRPC interop unimplemented_method",
+              "test_ct09_unknown_methods_and_services_are_unimplemented",
+              "unknown-method-answered-ok", case="an unknown method"),
+        tried("an unknown service answered OK by the same catch-all",
+              "gRPC interop unimplemented_service",
+              "test_ct09_unknown_methods_and_services_are_unimplemented",
+              "unknown-method-answered-ok", case="an unknown service"),
+        gap("an unknown method answered with another error than UNIMPLEMENTED (INTERNAL from a "
+            "router, a 200 error page from a web front)", "gRPC status codes",
+            "the check already fails it; a fault that answers INTERNAL is missing: 0 RPCs", 3),
+    )),
     "FT-01": Review((
         tried("32 hex digits without hyphens", "RFC 9562 §4", "test_ft01_user_uuid_is_a_uuid",
               "user-uuid-not-uuid"),

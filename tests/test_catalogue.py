@@ -49,7 +49,6 @@ def test_every_check_names_a_catalogued_requirement() -> None:
 # as `skip` ("not implemented"). Any other requirement without a check fails the test below.
 # Catalogue v3's new rows (issue 22 brought them in) land with the issues named here.
 PENDING: dict[str, str] = {
-    "CT-09": "issue 24 (transports)",
     **{f"WB-{n:02d}": "issue 24 (transports)" for n in range(1, 10)},
     "RT-25": "issue 25 (lifecycle)",
     "RT-26": "issue 25 (lifecycle)",

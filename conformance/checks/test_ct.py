@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import secrets
 import threading
 
 import pytest
@@ -14,11 +15,19 @@ from conformance.model.contract import REFRESH_METHOD, SERVICE, pb
 from conformance.model.errors import CannotEvaluate
 from conformance.model.redact import redact
 from conformance.model.results import SkipKind
-from conformance.model.violations import Violation, ensure, violation
+from conformance.model.status import Status
+from conformance.model.violations import Violation, ensure, front_answered, violation
 from conformance.rules.fields import missing_user_or_auth_token, schema_findings, unknown_fields
-from conformance.run.check_context import KindedSkip, not_applicable, not_judged, pass_note
+from conformance.run.check_context import (
+    NO_WIRE_BYTES,
+    KindedSkip,
+    not_applicable,
+    not_judged,
+    pass_note,
+)
 from conformance.run.samples import ensure_every_response, sampled
 from conformance.run.target import TargetSession
+from conformance.transport.client import NO_ANSWER
 from conformance.transport.frames import FIELD_1_LEN, Frame, varint
 from conformance.transport.native import GrpcTransport
 
@@ -72,6 +81,8 @@ UNKNOWN_REQUEST_FIELD = bytes([0x9A, 0x06, len(b"conformance")]) + b"conformance
 def test_ct05_unknown_request_field_is_ignored(target: TargetSession) -> None:
     """CT-05: the server ignores unknown fields in the request: a valid request that also carries
     field 99 (a string) succeeds (proto3 language guide, unknown fields)."""
+    if target.transport == "connect-json":
+        not_applicable(NO_WIRE_BYTES)
     token = target.fresh_tokens().refresh_token
     # The request's bytes are field 1 (the token) then field 99; the reproduce line shows them
     # with the token redacted (their hex would carry it in clear).
@@ -204,3 +215,41 @@ def reflected_description(target: TargetSession) -> Reflected:
     return known
 
 
+# CT-09's probes: names no contract has and no server plausibly serves. A fresh random suffix
+# per run, so that no deployment can special-case them; never a name reflection lists.
+@pytest.mark.requirement("CT-09")
+def test_ct09_unknown_methods_and_services_are_unimplemented(target: TargetSession) -> None:
+    """CT-09: a method the contract does not have and an unknown service get UNIMPLEMENTED in
+    the transport's own carrier (Connect: `unimplemented`), or an HTTP 404 with no answer of the
+    transport; never OK, and the target keeps serving (gRPC status codes; gRPC interop
+    unimplemented_method, unimplemented_service; Connect protocol, error codes)."""
+    suffix = secrets.token_hex(4)
+    probes = {"an unknown method": f"/{SERVICE}/ConformanceProbe{suffix}",
+              "an unknown service": f"/user_api.v1.ConformanceProbe{suffix}Service/Probe"}
+    listed = _listed_methods(target)
+    for kind, method in probes.items():
+        assert method not in listed, f"suite error: {method} is listed by reflection"
+        reply = target.client.call_raw(method)
+        routed_nowhere = reply.front is not None and reply.front.http_status == 404
+        if routed_nowhere or (reply.front is None and reply.code is Status.UNIMPLEMENTED):
+            continue
+        if reply.front is not None and not reply.ok:
+            raise front_answered(reply)
+        raise violation(f"Unknown {kind.split()[-1]} not answered UNIMPLEMENTED",
+                        expected=f"UNIMPLEMENTED (or an HTTP 404 of a router) for {kind}, "
+                        f"{method}", received=reply.status, reply=reply)
+    after = target.client.get_me(None)
+    ensure(after.front is None and after.code not in NO_ANSWER,
+           "Target stopped serving after unknown methods",
+           expected="GetMe answered by the service after the probes",
+           received=after.status, reply=after)
+
+
+def _listed_methods(target: TargetSession) -> set[str]:
+    """The methods the target's reflection described, when CT-07 read it already."""
+    known = REFLECTED.get(target.label)
+    if not isinstance(known, Reflected):
+        return set()
+    return {f"/{service.name if not file.package else file.package + '.' + service.name}/"
+            f"{method.name}" for file in known.files.file for service in file.service
+            for method in service.method}

@@ -38,7 +38,13 @@ from conformance.rules.strategies import (
     padded_variants,
     tagged_tokens,
 )
-from conformance.run.check_context import hypothesis_database_dir, hypothesis_seed, pass_note
+from conformance.run.check_context import (
+    NO_WIRE_BYTES,
+    hypothesis_database_dir,
+    hypothesis_seed,
+    not_applicable,
+    pass_note,
+)
 from conformance.run.target import TargetSession
 from conformance.transport.client import CallRecord, Reply, carry
 from conformance.transport.frames import KINDS as FRAME_KINDS
@@ -243,6 +249,8 @@ def test_fz07_wire_garbage_never_succeeds_and_the_server_keeps_serving(
     """FZ-07: undecodable or ill-typed request bytes (protobuf encoding: bad varints, wrong wire
     type for field 1, truncated length, invalid UTF-8 in field 1) never get OK, any non-OK status
     allowed; and a valid refresh works after them as it did before."""
+    if target.transport == "connect-json":
+        not_applicable(NO_WIRE_BYTES)
     target.refreshed(target.fresh_tokens().refresh_token,
                      "a valid refresh before the wire garbage (see FZ-05)")
     for name, payload in WIRE_GARBAGE.items():
@@ -262,6 +270,8 @@ def test_fz09_malformed_frames_around_a_live_token_are_not_accepted(
     match the field's type): field 1 whose length runs past the end of the message, field 1 with
     a wrong wire type, the token followed by a truncated extra field (conformance/frames.py).
     Each frame carries a freshly minted token: an accepted frame would rotate it."""
+    if target.transport == "connect-json":
+        not_applicable(NO_WIRE_BYTES)
     presented = 0
     accepted: list[tuple[str, Reply[Message]]] = []
     for kind in FRAME_KINDS:

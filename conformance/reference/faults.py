@@ -199,6 +199,8 @@ FAULTS: dict[str, Fault] = _faults(
           "The message of a failed refresh carries a Python traceback (on one line)."),
     Fault("nul-byte-poisons-server", _ids("FZ-05"),
           "After a refresh token with a NUL byte, every refresh token is rejected as unknown."),
+    Fault("unknown-method-answered-ok", _ids("CT-09"),
+          "Every method no service has is answered with an empty OK (a catch-all route)."),
     Fault("huge-refresh-token-stalls", _ids("FZ-06"),
           "A refresh token of 512 KiB or more is answered only after the client's deadline."),
     # What a client reads of Envoy's buffer filter (max_request_bytes) in front: Envoy answers a

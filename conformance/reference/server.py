@@ -137,6 +137,8 @@ class ReferenceServer:
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self._server)
         if "no-reflection" not in behaviour.flavors:
             self._add_reflection(behaviour.faults | behaviour.flavors)
+        if "unknown-method-answered-ok" in behaviour.faults:  # last: it takes what is left
+            self._server.add_generic_rpc_handlers((_AnswersAnything(),))
         address = f"127.0.0.1:{self.options.port}"
         if self.options.tls_cert_file and self.options.tls_key_file:
             self.port = self._server.add_secure_port(address, self._credentials())
@@ -274,3 +276,12 @@ def _add_with_lenient_refresh_decoding(
         request_deserializer=decoder)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     server.add_registered_method_handlers(SERVICE, handlers)  # type: ignore[attr-defined]
+
+
+class _AnswersAnything(grpc.GenericRpcHandler):  # type: ignore[type-arg]
+    """Fault unknown-method-answered-ok: a catch-all route (a proxy's default rule, a framework's
+    fallback handler) answers every method no service has with an empty OK."""
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails,
+                ) -> grpc.RpcMethodHandler[bytes, bytes] | None:
+        return grpc.unary_unary_rpc_method_handler(lambda request, context: b"")

@@ -13,12 +13,15 @@ import pytest
 
 from conformance.model.results import SkipKind
 
-__all__ = ["PASS_NOTE", "PASS_UNJUDGED", "HypothesisSettings", "KindedSkip",
+__all__ = ["NO_WIRE_BYTES", "PASS_NOTE", "PASS_UNJUDGED", "HypothesisSettings", "KindedSkip",
            "hypothesis_database_dir", "hypothesis_seed", "not_applicable", "not_judged",
            "partly_judged", "pass_note", "set_hypothesis"]
 
 PASS_NOTE = "conformance_note"
 PASS_UNJUDGED = "conformance_unjudged"
+# CT-05, FZ-07 and FZ-09 over Connect's JSON codec (requirements.md, "Transports (v3)").
+NO_WIRE_BYTES = ("the rule is about protobuf wire bytes, which Connect's JSON codec does not "
+                 "carry (ProtoJSON parsers reject unknown keys by default)")
 
 
 def pass_note(node: pytest.Item, text: str) -> None:

@@ -17,10 +17,14 @@ from conformance.run.target_config import (
     DEFAULT_MAX_INFLIGHT,
     TargetConfig,
     client_certificate,
-    parse_address,
+    over_transports,
+    parse_base_url,
     parse_inflight,
     parse_metadata,
+    parse_origin,
     parse_seconds,
+    parse_target,
+    parse_transports,
     readable_file,
     token_source_from,
 )
@@ -106,6 +110,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("--expected-failures", "conformance_expected_failures",
            "TOML file of known deviations: they change the exit status, never the verdict",
            {"metavar": "FILE"}),
+    Option("--transport", "conformance_transport",
+           "how the suite talks to every target: grpc (default), grpc-web, grpc-web-text, "
+           "connect, connect-json, a list, or all", {"default": "grpc", "metavar": "NAME[,NAME]"}),
+    Option("--web-url", "conformance_web_url",
+           "gRPC-Web's base URL, when not the target's address", {"metavar": "URL"}),
+    Option("--connect-url", "conformance_connect_url",
+           "Connect's base URL, when not --web-url's", {"metavar": "URL"}),
+    Option("--web-origin", "conformance_web_origin",
+           "the browser origin the target is called from (WB-03, WB-04)", {"metavar": "ORIGIN"}),
     Option("--history", "conformance_history",
            "SQLite database of runs: this run is appended, the report shows the trend",
            {"metavar": "FILE"}),
@@ -143,6 +156,8 @@ class RunSettings:
     max_inflight: int = DEFAULT_MAX_INFLIGHT      # for the embedded target (TargetConfig's)
     expected_failures: str | None = None   # the file; the plugin reads it (conformance.nightly)
     history: str | None = None
+    transports: tuple[str, ...] = ("grpc",)   # for the embedded target (TargetConfig's)
+    web_origin: str | None = None             # ... and its declared browser origin
 
     @property
     def embedded(self) -> bool:
@@ -187,22 +202,28 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
     if cert_file and get("conformance_plaintext"):
         raise UsageError("--cert-file/--key-file: mutual TLS needs TLS; drop --plaintext")
     targets: list[TargetConfig] = []
-    addresses = [parse_address(value) for value in get("conformance_targets")]
-    if addresses:
+    plaintext = bool(get("conformance_plaintext"))
+    transports = parse_transports(get("conformance_transport"))
+    web = _web_options(get, plaintext)
+    given = [(value, *parse_target(value, plaintext)) for value in get("conformance_targets")]
+    if given:
         tokens = token_source_from(
             get("conformance_login_email"), get("conformance_login_password_env"),
             get("conformance_token_command"), get("conformance_refresh_token_env"), "options")
-        for address in addresses:
-            channel = ChannelSettings(address, plaintext=get("conformance_plaintext"),
+        for shown, address, url in given:
+            channel = ChannelSettings(address, plaintext=plaintext,
                                       ca_file=ca_file, server_name=get("conformance_server_name"),
                                       cert_file=cert_file, key_file=key_file,
                                       metadata=metadata, deadline=deadline)
-            targets.append(TargetConfig(channel, tokens, reuse_grace, leeway, inflight))
+            one = TargetConfig(channel, tokens, reuse_grace, leeway, inflight,
+                               web_url=url or web.web_url, connect_url=web.connect_url,
+                               web_origin=web.web_origin, shown_as=shown)
+            targets += over_transports(one, transports, url is not None, "--target")
     if get("conformance_targets_file"):
         targets += load_targets_file(
             readable_file(get("conformance_targets_file"), "--targets-file"),
             deadline=deadline, reuse_grace=reuse_grace, expiry_leeway=leeway,
-            max_inflight=inflight)
+            max_inflight=inflight, transports=transports)
     labels = [target.label for target in targets]
     if len(set(labels)) != len(labels):
         raise UsageError(f"--target: a target is listed twice: {', '.join(labels)}")
@@ -214,4 +235,17 @@ def settings_from(get: Callable[[str], Any]) -> RunSettings:
     return RunSettings(tuple(targets), profile, only,
                        Path(get("conformance_report_dir")), deadline, faults, flavors,
                        leeway, inflight, get("conformance_expected_failures") or None,
-                       history)
+                       history, transports, web.web_origin)
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    web_url: str | None = None
+    connect_url: str | None = None
+    web_origin: str | None = None
+
+
+def _web_options(get: Callable[[str], Any], plaintext: bool) -> WebOptions:
+    return WebOptions(parse_base_url(get("conformance_web_url"), plaintext, "--web-url"),
+                      parse_base_url(get("conformance_connect_url"), plaintext, "--connect-url"),
+                      parse_origin(get("conformance_web_origin")))

@@ -6,6 +6,7 @@ own self-tests can run in the same environment.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import secrets
@@ -45,8 +46,9 @@ from conformance.run.options import RunSettings, add_options, settings_from
 from conformance.run.overlap import Overlap
 from conformance.run.run_record import run_record
 from conformance.run.target import TargetSession
-from conformance.run.target_config import TargetConfig
+from conformance.run.target_config import TargetConfig, over_transports
 from conformance.transport.client import CURRENT_CHECK
+from conformance.transport.factory import WEB_TRANSPORTS
 from conformance.transport.settings import ChannelSettings
 from conformance.transport.throttle import Throttling
 from conformance.transport.tokens import NeedsFreshTokens, TokenSourceSpec
@@ -176,7 +178,9 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput[EMBEDDED] = {"address": run.server.address,
                                       "email": run.server.options.email,
                                       "password": run.server.options.password,
-                                      "reuse_grace": run.server.options.reuse_grace}
+                                      "reuse_grace": run.server.options.reuse_grace,
+                                      "web_url": run.server.web_url,
+                                      "web_origin": run.server.options.web_origin}
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)  # before pytest-xdist's own choice
@@ -195,24 +199,37 @@ def _start_run(settings: RunSettings, reuse_grace: float,
     server = None
     if settings.embedded:
         if embedded is None:
-            from conformance.reference import ReferenceServer, ServerOptions
-            server = ReferenceServer(ServerOptions(
-                password=secrets.token_urlsafe(18), faults=settings.reference_faults,
-                flavors=settings.reference_flavors, reuse_grace=reuse_grace)).start()
+            server = _start_reference(settings, reuse_grace)
             embedded = {"address": server.address, "email": server.options.email,
                         "password": server.options.password,
-                        "reuse_grace": server.options.reuse_grace}
-        # The embedded server's window (--reuse-grace, or a flavour's) is declared to the checks.
-        targets = [TargetConfig(ChannelSettings(embedded["address"], plaintext=True,
-                                                deadline=settings.deadline),
-                                TokenSourceSpec("embedded", email=embedded["email"]),
-                                embedded["reuse_grace"], settings.expiry_leeway,
-                                settings.max_inflight)]
+                        "reuse_grace": server.options.reuse_grace,
+                        "web_url": server.web_url, "web_origin": server.options.web_origin}
+        # The embedded server's window (--reuse-grace, or a flavour's) is declared to the checks,
+        # and so is the origin its CORS policy allows (WB-03, WB-04).
+        one = TargetConfig(ChannelSettings(embedded["address"], plaintext=True,
+                                           deadline=settings.deadline),
+                           TokenSourceSpec("embedded", email=embedded["email"]),
+                           embedded["reuse_grace"], settings.expiry_leeway,
+                           settings.max_inflight, web_url=embedded["web_url"],
+                           web_origin=embedded["web_origin"] if embedded["web_url"] else None)
+        targets = over_transports(one, settings.transports, False, "--transport")
     password = embedded["password"] if embedded else None
     sessions = {t.label: TargetSession(t, settings.profile, password) for t in targets}
     return ConformanceRun(settings, sessions, Results(list(sessions), settings.only),
                           server=server, overlap=Overlap(sessions, _run_phase, _target_label,
                                                          PHASE_NAMES))
+
+
+def _start_reference(settings: RunSettings, reuse_grace: float) -> Any:
+    """The embedded reference server, with its web port when a web transport is asked for."""
+    from conformance.reference import ReferenceServer, ServerOptions
+
+    options = ServerOptions(password=secrets.token_urlsafe(18), faults=settings.reference_faults,
+                            flavors=settings.reference_flavors, reuse_grace=reuse_grace)
+    if any(name in WEB_TRANSPORTS for name in settings.transports):
+        options = dataclasses.replace(options, web_port=0,
+                                      web_origin=settings.web_origin or options.web_origin)
+    return ReferenceServer(options).start()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -467,14 +484,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash.get(RUN, None)
     if run is None or hasattr(session.config, "workerinput"):
         return
-    extra = {}
-    if run.server is not None:
-        # How the embedded server was run, and whether it crashed (a suite bug, or a fault
-        # that works by crashing): the self-tests read this.
-        extra[run.server.address] = {"reference_server": {
-            "faults": sorted(run.server.options.faults),
-            "flavors": sorted(run.server.options.flavors),
-            "unhandled_exceptions": run.server.servicer.unhandled_exceptions}}
+    extra: dict[str, dict[str, Any]] = {}
+    for label, target in run.sessions.items():
+        extra[label] = {"transport": target.transport}
+        if run.server is not None:
+            # How the embedded server was run, and whether it crashed (a suite bug, or a fault
+            # that works by crashing): the self-tests read this.
+            extra[label]["reference_server"] = {
+                "faults": sorted(run.server.options.faults),
+                "flavors": sorted(run.server.options.flavors),
+                "unhandled_exceptions": run.server.servicer.unhandled_exceptions}
     for label in run.results.targets:
         cost = run.throttling.get(label, Throttling())
         extra.setdefault(label, {})["throttling"] = {"refusals": cost.refusals,

@@ -10,6 +10,7 @@ from conformance.model.violations import front_answered
 from conformance.run.profiles import Profile
 from conformance.run.target_config import TargetConfig
 from conformance.transport.client import NO_ANSWER, Reply, UserApiClient
+from conformance.transport.factory import open_transport
 from conformance.transport.native import speaks_tls
 from conformance.transport.throttle import Throttling
 from conformance.transport.tokens import PasswordSource, TokenPair, TokenSource, make_token_source
@@ -32,7 +33,9 @@ class TargetSession:
                  embedded_password: str | None = None) -> None:
         self.config = config
         self.profile = profile
-        self.client = UserApiClient(config.channel, max_inflight=config.max_inflight)
+        self.client = UserApiClient(
+            config.channel, open_transport(config.transport, config.channel, config.base_url),
+            max_inflight=config.max_inflight)
         self.source: TokenSource = make_token_source(config.tokens, self.client, embedded_password)
         self._lock = threading.Lock()
         self._minting = threading.BoundedSemaphore(min(MINTING_AT_ONCE, config.max_inflight))
@@ -43,6 +46,11 @@ class TargetSession:
     @property
     def label(self) -> str:
         return self.config.label
+
+    @property
+    def transport(self) -> str:
+        """The transport this session certifies the target over (`grpc`, `grpc-web`, ...)."""
+        return self.config.transport
 
     @property
     def reuse_grace(self) -> float:

@@ -7,16 +7,34 @@ import math
 import os
 import re
 import shlex
-from dataclasses import dataclass
+import urllib.parse
+from dataclasses import dataclass, replace
 
 from conformance.model.errors import UsageError
+from conformance.transport.factory import TRANSPORTS
 from conformance.transport.settings import ChannelSettings
 from conformance.transport.tokens import TokenSourceSpec
 
-__all__ = ["DEFAULT_DEADLINE", "DEFAULT_EXPIRY_LEEWAY", "DEFAULT_MAX_INFLIGHT", "MAX_INFLIGHT",
-           "TargetConfig", "client_certificate", "parse_address", "parse_inflight",
-           "parse_metadata", "parse_seconds", "readable_file", "require_env",
-           "token_source_from"]
+__all__ = [
+    "DEFAULT_DEADLINE",
+    "DEFAULT_EXPIRY_LEEWAY",
+    "DEFAULT_MAX_INFLIGHT",
+    "MAX_INFLIGHT",
+    "TargetConfig",
+    "client_certificate",
+    "over_transports",
+    "parse_address",
+    "parse_base_url",
+    "parse_inflight",
+    "parse_metadata",
+    "parse_origin",
+    "parse_seconds",
+    "parse_target",
+    "parse_transports",
+    "readable_file",
+    "require_env",
+    "token_source_from",
+]
 
 DEFAULT_DEADLINE = 5.0
 DEFAULT_EXPIRY_LEEWAY = 5.0
@@ -35,10 +53,25 @@ class TargetConfig:
     reuse_grace: float = 0.0
     expiry_leeway: float = DEFAULT_EXPIRY_LEEWAY  # the clock skew RT-21 allows past expires_in
     max_inflight: int = DEFAULT_MAX_INFLIGHT      # calls in flight at once (transport.inflight)
+    transport: str = "grpc"                       # conformance.transport.factory.TRANSPORTS
+    web_url: str | None = None       # gRPC-Web's base URL (None: the address, as Envoy serves)
+    connect_url: str | None = None   # Connect's base URL (None: web_url)
+    web_origin: str | None = None    # the declared browser origin (WB-03, WB-04)
+    shown_as: str = ""               # the target as given (an address or a URL), for the label
 
     @property
     def label(self) -> str:
-        return self.channel.address
+        """The address as given; `ADDRESS (TRANSPORT)` for every transport but grpc, whose label
+        stays the bare address (expected-failures globs and history series keep matching)."""
+        shown = self.shown_as or self.channel.address
+        return shown if self.transport == "grpc" else f"{shown} ({self.transport})"
+
+    @property
+    def base_url(self) -> str | None:
+        """The web transport's base URL as declared (None: derived from the address)."""
+        if self.transport.startswith("connect"):
+            return self.connect_url or self.web_url
+        return self.web_url
 
 
 _HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?):"
@@ -49,6 +82,60 @@ def parse_address(value: str, where: str = "--target") -> str:
     if not _HOST_PORT.fullmatch(value):
         raise UsageError(f"{where}: {value!r} is not HOST:PORT (port 1-65535)")
     return value
+
+
+def parse_target(value: str, plaintext: bool, where: str = "--target") -> tuple[str, str | None]:
+    """A target as HOST:PORT, or as a web transports' base URL (`https://HOST[:PORT][/PREFIX]`;
+    `http://` only with --plaintext): its address, and the URL when it is one."""
+    if not value.startswith(("http://", "https://")):
+        return parse_address(value, where), None
+    url = urllib.parse.urlsplit(value)
+    if url.query or url.fragment or not url.hostname:
+        raise UsageError(f"{where}: {value!r} is not a base URL (https://HOST[:PORT][/PREFIX])")
+    if (url.scheme == "http") != plaintext:
+        raise UsageError(f"{where}: {value!r}: http:// goes with --plaintext, https:// without")
+    try:
+        port = url.port or (80 if url.scheme == "http" else 443)
+    except ValueError:
+        raise UsageError(f"{where}: {value!r} has no valid port") from None
+    host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+    return parse_address(f"{host}:{port}", where), value.rstrip("/")
+
+
+def parse_transports(value: object, where: str = "--transport") -> tuple[str, ...]:
+    """`grpc`, a list (`grpc,grpc-web` or a TOML list) or `all`: the transports, in order."""
+    names = value if isinstance(value, list) else str(value).split(",")
+    chosen: list[str] = []
+    for name in (str(n).strip() for n in names):
+        for one in TRANSPORTS if name == "all" else (name,):
+            if one not in TRANSPORTS:
+                raise UsageError(f"{where}: {one!r} is not a transport (one of "
+                                 f"{', '.join(TRANSPORTS)}, or all)")
+            if one not in chosen:
+                chosen.append(one)
+    if not chosen:
+        raise UsageError(f"{where}: no transport named")
+    return tuple(chosen)
+
+
+def parse_origin(value: str | None, where: str = "--web-origin") -> str | None:
+    """A browser origin: scheme, host and optional port, nothing else."""
+    if value is None:
+        return None
+    url = urllib.parse.urlsplit(value)
+    if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/") \
+            or url.query or url.fragment:
+        raise UsageError(f"{where}: {value!r} is not an origin (https://HOST[:PORT])")
+    return value.rstrip("/")
+
+
+def parse_base_url(value: str | None, plaintext: bool, where: str) -> str | None:
+    """--web-url / --connect-url: a base URL as parse_target takes it."""
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise UsageError(f"{where}: {value!r} is not a base URL (https://HOST[:PORT][/PREFIX])")
+    return parse_target(value, plaintext, where)[1]
 
 
 def parse_seconds(value: object, where: str, *, positive: bool) -> float:
@@ -153,3 +240,12 @@ def token_source_from(email: str | None, password_env: str | None, command: str 
     assert refresh_env
     require_env(refresh_env, where)
     return TokenSourceSpec("static", secret_env=refresh_env)
+
+
+def over_transports(target: TargetConfig, transports: tuple[str, ...], is_url: bool,
+                    where: str) -> list[TargetConfig]:
+    """The target once per transport (one verdict each); a URL is a web transports' base."""
+    if is_url and "grpc" in transports:
+        raise UsageError(f"{where}: {target.shown_as!r} is a URL, which native gRPC cannot dial: "
+                         "give HOST:PORT, or --transport with web transports only")
+    return [replace(target, transport=name) for name in transports]

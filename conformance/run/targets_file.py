@@ -8,10 +8,14 @@ from conformance.run.target_config import (
     DEFAULT_MAX_INFLIGHT,
     TargetConfig,
     client_certificate,
-    parse_address,
+    over_transports,
+    parse_base_url,
     parse_inflight,
     parse_metadata,
+    parse_origin,
     parse_seconds,
+    parse_target,
+    parse_transports,
     readable_file,
     token_source_from,
 )
@@ -21,12 +25,13 @@ __all__ = ["load_targets_file"]
 
 KEYS = {"address", "plaintext", "ca_file", "server_name", "login_email", "login_password_env",
         "token_command", "refresh_token_env", "metadata", "deadline", "reuse_grace", "cert_file",
-        "key_file", "expiry_leeway", "max_inflight"}
+        "key_file", "expiry_leeway", "max_inflight", "transport", "web_url", "connect_url",
+        "web_origin"}
 
 
 def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
                       expiry_leeway: float = 5.0, max_inflight: int | None = None,
-                      ) -> list[TargetConfig]:
+                      transports: tuple[str, ...] = ("grpc",)) -> list[TargetConfig]:
     """The targets of a TOML file; UsageError names the file, the entry and the problem."""
     data = read_toml(path, f"--targets-file {path}")
     entries = data.get("target")
@@ -47,8 +52,11 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
                              f"{', '.join(sorted(KEYS))})")
         address = entry.get("address")
         if not isinstance(address, str):
-            raise UsageError(f"{where}: 'address' (HOST:PORT) is required")
+            raise UsageError(f"{where}: 'address' (HOST:PORT or a base URL) is required")
         where = f"--targets-file {path}: target {index} ({address})"
+        for key in ("web_url", "connect_url", "web_origin"):
+            if not isinstance(entry.get(key, ""), str):
+                raise UsageError(f"{where}: {key!r} must be a string")
         metadata = entry.get("metadata", {})
         if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
             raise UsageError(f"{where}: 'metadata' must be a table of strings")
@@ -65,8 +73,9 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
                                                  ("cert_file", "key_file"))
         if cert_file and plaintext:
             raise UsageError(f"{where}: 'cert_file' (mutual TLS) needs TLS; drop 'plaintext'")
+        host_port, url = parse_target(address, plaintext, where)
         channel = ChannelSettings(
-            parse_address(address, where), plaintext=plaintext, ca_file=ca_file,
+            host_port, plaintext=plaintext, ca_file=ca_file,
             server_name=entry.get("server_name"), cert_file=cert_file, key_file=key_file,
             metadata=parse_metadata([f"{k}={v}" for k, v in metadata.items()], where),
             deadline=parse_seconds(entry.get("deadline", deadline), where + ": deadline",
@@ -82,6 +91,14 @@ def load_targets_file(path: str, *, deadline: float, reuse_grace: float,
                              else max_inflight)
         if isinstance(inflight, bool) or not isinstance(inflight, int):  # TOML 8, not "8"
             raise UsageError(f"{where}: 'max_inflight' must be a whole number")
-        targets.append(TargetConfig(channel, tokens, grace, leeway,
-                                    parse_inflight(inflight, where + ": max_inflight")))
+        one = TargetConfig(
+            channel, tokens, grace, leeway, parse_inflight(inflight, where + ": max_inflight"),
+            web_url=url or parse_base_url(entry.get("web_url"), plaintext, where + ": web_url"),
+            connect_url=parse_base_url(entry.get("connect_url"), plaintext,
+                                       where + ": connect_url"),
+            web_origin=parse_origin(entry.get("web_origin"), where + ": web_origin"),
+            shown_as=address)
+        chosen = parse_transports(entry["transport"], where + ": transport") \
+            if "transport" in entry else transports
+        targets += over_transports(one, chosen, url is not None, where)
     return targets

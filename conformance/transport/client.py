@@ -167,6 +167,11 @@ class UserApiClient:
         return self._call(REFRESH_METHOD, payload, None, presented=presented, deadline=deadline,
                           shown={"<raw bytes>": shown or payload.hex()})
 
+    def call_raw(self, method: str, payload: bytes = b"") -> Reply[Message]:
+        """`payload` to any method (`/package.Service/Method`), the answer left undecoded: for
+        methods the contract does not have (CT-09)."""
+        return self._call(method, payload, None, presented=None, shown={})
+
     # plumbing --------------------------------------------------------------
     def _call(self, method: str, request: Message | bytes, response_type: type[M] | None, *,
               presented: str | None, shown: dict[str, str], deadline: float | None = None,
