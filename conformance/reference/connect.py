@@ -193,6 +193,10 @@ class _ThreadedWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 
     daemon_threads = True
     block_on_close = False  # stop() waits for the workers itself, bounded
+    # socketserver's default listen backlog is 5: the suite's overlapped checks (up to 16 calls
+    # in flight, each a connection of Envoy's to this HTTP/1.x server) overflowed it, and Envoy
+    # answered the refused connections with its own 503.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int]) -> None:
         super().__init__(address, _Quiet)
