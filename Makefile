@@ -4,18 +4,18 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Two stamps: the main job installs the runtime and the parallel and drift extras; the self-tests
-# add the test extra (type checker, linters, build backend, protoc).
+# Two stamps: the main job installs the runtime and the parallel, drift and web extras; the
+# self-tests add the test extra (type checker, linters, build backend, protoc).
 REPORT_STAMP := $(VENV)/.report-stamp
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: report test bench bench-report bench-load proto clean screenshots
+.PHONY: report test bench bench-report bench-load bench-overlap proto clean screenshots
 
 $(REPORT_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[parallel,drift]'
+	$(PY) -m pip install --quiet -e '.[parallel,drift,web]'
 	touch $@
 
 $(STAMP): $(REPORT_STAMP)
@@ -41,6 +41,10 @@ bench-report: $(REPORT_STAMP)
 # docs/report.png, the README's picture of the HTML report (needs Chromium: apt-get install chromium)
 screenshots: $(REPORT_STAMP)
 	$(PY) tools/screenshots.py
+
+# Serial against overlapped runs of every fault and flavour (bench/overlap_bench.py)
+bench-overlap: $(REPORT_STAMP)
+	$(PY) bench/overlap_bench.py $(ARGS)
 
 bench-load: $(STAMP)
 	$(PY) bench/load_bench.py $(ARGS)

@@ -646,10 +646,10 @@ TABLE: dict[str, Review] = {
     )),
     "FZ-06": Review((
         tried("a huge token answered only after the deadline", "gRPC status codes; CWE-400",
-              "test_fz06_oversized_refresh_tokens_are_rejected_in_time",
+              "test_fz06_oversized_refresh_tokens_are_refused_in_time",
               "huge-refresh-token-stalls", case="1 MiB"),
         tried("an UNIMPLEMENTED answer", "gRPC status codes",
-              "test_fz06_oversized_refresh_tokens_are_rejected_in_time", "refresh-unimplemented"),
+              "test_fz06_oversized_refresh_tokens_are_refused_in_time", "refresh-unimplemented"),
         gap("a validating regex with catastrophic backtracking on a token that almost matches "
             "(`AAAA...A!`)", "CWE-1333", "'A' * N + '!' at 64 KiB; +1 RPC", 2),
         unreachable("a token sent slowly (slowloris) holds a worker", "CWE-400",

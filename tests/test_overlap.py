@@ -148,18 +148,19 @@ def test_the_suite_never_exceeds_max_inflight_save_for_rt14s_burst_alone(
 # phases: rotation and replay windows, reuse detection, bursts, families revoked by other checks'
 # refreshes or replays, token samples, the expiry clock, throttled logins, the campaign's damage,
 # the run-wide scans; and two load-only faults, which must stay silent under the cap. A bounded
-# choice (each costs two runs); bench/overlap_bench.py compares every fault and flavour.
+# choice (each costs two runs; the expiry clock's and the stalls', 20-50 s a pair, are left to
+# the bench): `make bench-overlap` (bench/overlap_bench.py) compares every fault and flavour.
 COMPARED_FAULTS = (
-    "rotated-refresh-token-still-valid", "refresh-locked-but-rotated-token-kept",
+    "rotated-refresh-token-still-valid",
     "reuse-not-detected", "undeclared-reuse-grace", "reuse-revokes-only-the-successor",
-    "rotation-not-atomic", "refresh-revokes-other-families", "access-tokens-never-expire",
-    "nul-byte-poisons-server", "huge-refresh-token-stalls", "error-message-not-printable-ascii",
+    "rotation-not-atomic", "refresh-revokes-other-families",
+    "nul-byte-poisons-server", "error-message-not-printable-ascii",
     "error-trailer-leaks-traceback", "refresh-omits-user-later",
     "token-type-drifts-in-later-refreshes", "low-entropy-refresh-tokens",
     "load-check-then-spend-race", "load-sheds")
 COMPARED_FLAVORS = (
     "reuse-revokes-every-family", "reuse-grace-1s", "aborted-race-losers", "login-throttled",
-    "expiry-leeway-20s", "jwt-access-tokens", "hex-refresh-tokens", "small-message-limit")
+    "jwt-access-tokens", "hex-refresh-tokens", "small-message-limit")
 
 
 def _compare(run_suite: Any, *args: str) -> None:

@@ -153,7 +153,7 @@ def test_make_report_installs_the_main_job_only_and_make_test_the_test_extra(
     fresh = tmp_path / "fresh-venv"
     report = _installs("report", fresh)
     assert report and all("[test]" not in line for line in report), report
-    assert any("'.[parallel,drift]'" in line for line in report), report
+    assert any("'.[parallel,drift,web]'" in line for line in report), report
     assert any("'.[test]'" in line for line in _installs("test", fresh))
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
+import importlib.util
 import secrets
 import sys
 import time
@@ -148,6 +149,14 @@ def validated_settings(get: Callable[[str], Any]) -> tuple[RunSettings, Expected
     any check runs: the reference server's fault and flavour names, the expected-failures file
     (read here, once) and the history database. UsageError names the first problem."""
     settings = settings_from(get)
+    web = sorted({t for t in settings.transports if t in WEB_TRANSPORTS} | {
+        t.transport for t in settings.targets if t.transport in WEB_TRANSPORTS})
+    # The web transports' client, and for the embedded server its web face: the `web` extra.
+    needed = ("httpx", "envoy", "connectrpc") if settings.embedded else ("httpx",)
+    missing = [name for name in needed if web and importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(f"--transport {','.join(web)} needs the `web` extra (pip install "
+                         f"'userapi-conformance[web]'): {', '.join(missing)} is not installed")
     if settings.reference_faults or settings.reference_flavors:
         # Importing the fault table imports the whole reference server (its package does):
         # only a run that names a fault or flavour pays for it here.
@@ -547,8 +556,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             write(f"  overlap: the checks disturbed one another ({overlap.why}): judged one "
                   f"after another from the {overlap.serial_from} phase on")
         elif overlap is not None and overlap.rerun_alone:
-            write(f"  overlap: {len(overlap.rerun_alone)} checks that did not pass side by side "
-                  "ran again alone and ended the same")
+            count = len(overlap.rerun_alone)
+            write(f"  overlap: {count} {'check' if count == 1 else 'checks'} that did not pass "
+                  "side by side ran again alone and ended the same")
         if label in run.results.causes:
             write(f"  could not be evaluated: {run.results.causes[label]}")
             continue
