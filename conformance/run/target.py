@@ -24,6 +24,8 @@ TLS_WORDS = ("ssl", "tls", "handshake", "certificate", "verification")
 # pacer (conformance.transport.throttle) slows them further once the target refuses one as
 # throttling.
 MINTING_AT_ONCE = 2
+# The longest the TLS probe of a plaintext target that closed the connection may take.
+TLS_PROBE_SECONDS = 2.0
 
 
 class TargetSession:
@@ -81,9 +83,11 @@ class TargetSession:
 
     def _no_answer_cause(self, status: str, details: str) -> str:
         channel = self.config.channel
-        if channel.plaintext and speaks_tls(channel.address, channel.deadline):
+        if channel.plaintext and ("socket closed" in details or "http1.x" in details) and \
+                speaks_tls(channel.address, min(channel.deadline, TLS_PROBE_SECONDS)):
             # A TLS port: a proxy answers the plaintext HTTP/2 preface with an HTTP/1.x 400
-            # ("Trying to connect an http1.x server"), a grpcio server closes the socket.
+            # ("Trying to connect an http1.x server"), a grpcio server closes the socket. Only
+            # those answers are probed: a silent target costs no second wait.
             return f"the target seems to want TLS (drop --plaintext): {status}"
         if not channel.plaintext and "socket closed" in details:
             # Over TLS the connection's first bytes are the handshake: a server that requires a
