@@ -20,7 +20,7 @@ import re
 from conformance.model.calls import FrontAnswer, Metadata
 from conformance.model.status import Status
 
-__all__ = ["native_front_answer"]
+__all__ = ["header", "http_front_answer", "native_front_answer"]
 
 _HTTP_STATUS = re.compile(r"Received http2 header with status: (\d{3})\b")
 # Reason phrases (RFC 9110 §15, and the older names proxies still send) of the refusals a front
@@ -35,16 +35,24 @@ def native_front_answer(status: Status, details: str, headers: Metadata,
     how = f'{status.name} "{details}"'
     found = _HTTP_STATUS.search(details)
     if found:
-        return FrontAnswer(int(found.group(1)), _content_type(headers + trailers), how)
+        return FrontAnswer(int(found.group(1)), header(headers + trailers, "content-type"), how)
     if status is Status.UNKNOWN and details.strip() in _REFUSALS and not _from_upstream(
             headers + trailers):
         return FrontAnswer(_REFUSALS[details.strip()], "application/grpc, the front's own", how)
     return None
 
 
-def _content_type(metadata: Metadata) -> str:
+def http_front_answer(status_code: int, headers: Metadata) -> FrontAnswer:
+    """The front's answer a web transport got: an HTTP status without the protocol's own
+    status (gRPC-Web's grpc-status, Connect's error body), which the caller has seen."""
+    return FrontAnswer(status_code, header(headers, "content-type"),
+                       f"HTTP {status_code} without the protocol's status")
+
+
+def header(metadata: Metadata, name: str) -> str:
+    """The first value of header `name` (lower case), as text; "" when absent."""
     for key, value in metadata:
-        if key.lower() == "content-type":
+        if key.lower() == name:
             return value.decode("latin-1") if isinstance(value, bytes) else value
     return ""
 

@@ -19,10 +19,11 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.model.calls import FrontAnswer, Metadata
+from conformance.model.calls import Metadata
 from conformance.model.contract import GET_ME_METHOD, LOGIN_METHOD, REFRESH_METHOD, pb
 from conformance.model.data import data_dir
 from conformance.model.status import Status
+from conformance.transport.fronts import header, http_front_answer
 from conformance.transport.grpc_web_frames import (
     FramingError,
     decode_text,
@@ -108,22 +109,15 @@ class _Http:
         self.client.close()
 
 
-def _header(headers: Metadata, name: str) -> str:
-    for key, value in headers:
-        if key.lower() == name:
-            return value.decode("latin-1") if isinstance(value, bytes) else value
-    return ""
-
-
 def _grpc_status(pairs: Metadata) -> tuple[Status, str] | None:
-    code = _header(pairs, "grpc-status")
+    code = header(pairs, "grpc-status")
     if not code:
         return None
     try:
         status = Status(int(code))
     except ValueError:
         return Status.UNKNOWN, f"an invalid grpc-status {code!r}"
-    return status, urllib.parse.unquote(_header(pairs, "grpc-message"))
+    return status, urllib.parse.unquote(header(pairs, "grpc-message"))
 
 
 class GrpcWebTransport:
@@ -238,10 +232,8 @@ class ConnectTransport:
 
 
 def _front(status_code: int, headers: Metadata, status: Status = Status.UNKNOWN) -> Exchange:
-    front = FrontAnswer(status_code, _header(headers, "content-type"),
-                        f"HTTP {status_code} without the protocol's status")
     return Exchange(status, f"HTTP {status_code} from the target's front", headers=headers,
-                    front=front)
+                    front=http_front_answer(status_code, headers))
 
 
 def _connect_error(body: bytes) -> tuple[Status, str] | None:
